@@ -1,0 +1,16 @@
+# Demo models: seeded random-init causal LMs built locally (nothing is downloaded).
+
+
+rule build_model:
+    input:
+        corpus_files,
+    output:
+        directory(f"{lmconfig.MODELS_DIR}/{{model}}"),
+    params:
+        build=lambda wc: json.dumps(lmconfig.model_by_name(config, wc.model)["build"], sort_keys=True),
+    log:
+        "logs/build_model/{model}.log",
+    benchmark:
+        "benchmarks/build_model/{model}.tsv"
+    shell:
+        "lmdeck build-model --spec {params.build:q} --out {output:q} > {log:q} 2>&1"

@@ -1,0 +1,39 @@
+# Every harness output -> one tidy table (0-100, stderr, provenance) beside the reported numbers.
+
+
+rule merge_scores:
+    input:
+        manifests=manifests(),
+        reported=[r["file"] for r in config.get("reported", [])],
+    output:
+        csv=report("results/scores.csv", caption="../report/scores.rst", category="Scores"),
+        parquet="results/scores.parquet",
+    params:
+        spec=report_spec(),
+    log:
+        "logs/merge_scores/merge_scores.log",
+    benchmark:
+        "benchmarks/merge_scores/merge_scores.tsv"
+    shell:
+        "lmdeck merge-scores --spec {params.spec:q} --csv {output.csv:q} --parquet {output.parquet:q}"
+        " {input.manifests:q} > {log:q} 2>&1"
+
+
+rule tables:
+    input:
+        "results/scores.csv",
+    output:
+        base="results/tables/base.md",
+        base_csv="results/tables/base.csv",
+        chat="results/tables/chat.md",
+        chat_csv="results/tables/chat.csv",
+        delta="results/tables/reported_vs_measured.md",
+        delta_csv="results/tables/reported_vs_measured.csv",
+    params:
+        spec=report_spec(),
+    log:
+        "logs/tables/tables.log",
+    benchmark:
+        "benchmarks/tables/tables.tsv"
+    shell:
+        "lmdeck tables --scores {input:q} --spec {params.spec:q} --out-dir results/tables > {log:q} 2>&1"

@@ -1,0 +1,105 @@
+"""`lmdeck` command line: one subcommand per workflow step; the Snakemake rules call these."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def cmd_build_model(args) -> None:
+    from lmdeck.demo_models import build_model
+
+    spec = json.loads(args.spec)
+    build_model(args.out, spec["architecture"], spec.get("corpus", "data/demo"), seed=spec.get("seed", 0),
+                hidden_size=spec.get("hidden_size", 64), layers=spec.get("layers", 2), heads=spec.get("heads", 4),
+                vocab_size=spec.get("vocab_size", 1024))
+
+
+def cmd_prepare_data(args) -> None:
+    """Load a benchmark folder with its format's loader; write items.jsonl + data.json (provenance)."""
+    from lmdeck import benchmarks, fileio
+
+    items = benchmarks.load_benchmark(args.format, args.folder, args.shots)
+    files = benchmarks.source_files(args.format, args.folder)
+    out = Path(args.out_dir)
+    fileio.write_jsonl(out / "items.jsonl", [item.to_json() for item in items])
+    fileio.write_json(out / "data.json", {
+        "format": args.format, "folder": str(args.folder), "shots": args.shots, "n_items": len(items),
+        "subtasks": sorted({item.subtask for item in items}),
+        "files": [str(Path(f).relative_to(args.folder)) for f in files],
+        "data_sha256": fileio.sha256_files(files, root=args.folder),
+    })
+
+
+def cmd_run_harness(args) -> None:
+    from lmdeck.harness import lmeval, opencompass
+
+    spec = json.loads(args.spec)
+    runner = {"lm-eval": lmeval.run, "opencompass": opencompass.run}[spec["harness"]]
+    runner(spec, Path(args.out))
+
+
+def cmd_merge_scores(args) -> None:
+    from lmdeck import scores
+
+    spec = json.loads(args.spec)
+    frame = scores.build_table([Path(m) for m in args.manifests], spec)
+    scores.write(frame, Path(args.csv), Path(args.parquet) if args.parquet else None)
+
+
+def cmd_tables(args) -> None:
+    from lmdeck import scores, tables
+
+    tables.write_tables(scores.read(Path(args.scores)), json.loads(args.spec), Path(args.out_dir))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lmdeck", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("build-model", help="build a seeded random-init demo model")
+    s.add_argument("--spec", required=True, help="the model's `build` entry as JSON")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_build_model)
+
+    s = sub.add_parser("prepare-data", help="load and check a benchmark folder")
+    s.add_argument("--format", required=True)
+    s.add_argument("--folder", required=True)
+    s.add_argument("--shots", type=int, required=True)
+    s.add_argument("--out-dir", required=True)
+    s.set_defaults(func=cmd_prepare_data)
+
+    s = sub.add_parser("run-harness", help="evaluate one model on its benchmarks with one harness")
+    s.add_argument("--spec", required=True, help="job spec JSON (lmdeck.config.job_spec)")
+    s.add_argument("--out", required=True, help="manifest.json to write")
+    s.set_defaults(func=cmd_run_harness)
+
+    s = sub.add_parser("merge-scores", help="parse every harness output into one tidy table")
+    s.add_argument("--spec", required=True)
+    s.add_argument("--csv", required=True)
+    s.add_argument("--parquet")
+    s.add_argument("manifests", nargs="*")
+    s.set_defaults(func=cmd_merge_scores)
+
+    s = sub.add_parser("tables", help="pivot tables (markdown + csv) from scores.csv")
+    s.add_argument("--scores", required=True)
+    s.add_argument("--spec", required=True)
+    s.add_argument("--out-dir", required=True)
+    s.set_defaults(func=cmd_tables)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
+        print(f"lmdeck {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

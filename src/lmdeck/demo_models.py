@@ -1,0 +1,118 @@
+"""Seeded random-init causal LMs for the embedded demo.
+
+Nothing may be downloaded at run time, so the demo builds its own models: a byte-level
+BPE tokenizer trained on the project's demo data plus a tiny, randomly initialised
+decoder of a named architecture, saved with `save_pretrained` so that lm-eval and
+OpenCompass load it through their ordinary Hugging Face loaders.
+Same seed and same corpus -> byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+# Small shapes: a few hundred k parameters, fast on two CPU cores.
+ARCHITECTURES = {
+    "llama": ("LlamaConfig", "LlamaForCausalLM"),
+    "qwen2": ("Qwen2Config", "Qwen2ForCausalLM"),
+    "gpt_neox": ("GPTNeoXConfig", "GPTNeoXForCausalLM"),
+}
+SPECIAL_TOKENS = ["<|endoftext|>", "<|pad|>"]
+
+
+def corpus_lines(corpus_dir: Path) -> list[str]:
+    """Every line of text in the demo data files (any format), in a stable order."""
+    lines: list[str] = []
+    for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
+        if path.suffix == ".gz":
+            import gzip
+
+            text = gzip.open(path, "rt", encoding="utf-8").read()
+        elif path.suffix in {".csv", ".json", ".jsonl", ".txt", ".md"}:
+            text = path.read_text(encoding="utf-8")
+        else:
+            continue
+        lines.extend(line for line in text.splitlines() if line.strip())
+    if not lines:
+        raise ValueError(f"{corpus_dir}: no text files to train the demo tokenizer on")
+    return lines
+
+
+def train_tokenizer(lines: list[str], vocab_size: int):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(lines, trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|endoftext|>",
+        bos_token="<|endoftext|>",
+        pad_token="<|pad|>",
+        model_max_length=2048,
+        # Decoder-only models take no token_type_ids; generate() rejects them.
+        model_input_names=["input_ids", "attention_mask"],
+    )
+
+
+def build_model(
+    out_dir: str | Path,
+    architecture: str,
+    corpus_dir: str | Path,
+    seed: int = 0,
+    hidden_size: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    vocab_size: int = 1024,
+    max_positions: int = 2048,
+) -> Path:
+    """Write a tokenizer + random-init model to `out_dir` (replaced atomically)."""
+    import torch
+    import transformers
+
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"build.architecture: unknown {architecture!r}; known: {sorted(ARCHITECTURES)}")
+    out_dir = Path(out_dir)
+    tokenizer = train_tokenizer(corpus_lines(Path(corpus_dir)), vocab_size)
+
+    config_name, model_name = ARCHITECTURES[architecture]
+    shape = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=hidden_size * 4,
+        max_position_embeddings=max_positions,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+    )
+    if architecture in {"llama", "qwen2"}:
+        shape["num_key_value_heads"] = heads
+    config = getattr(transformers, config_name)(**shape)
+    torch.manual_seed(seed)
+    model = getattr(transformers, model_name)(config)
+    model.eval()
+
+    tmp_dir = out_dir.with_name(f".{out_dir.name}.tmp")
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    model.save_pretrained(tmp_dir, safe_serialization=True)
+    tokenizer.save_pretrained(tmp_dir)
+    (tmp_dir / "lmdeck_build.json").write_text(
+        json.dumps({"architecture": architecture, "seed": seed, "hidden_size": hidden_size,
+                    "layers": layers, "heads": heads, "vocab_size": vocab_size}, indent=2, sort_keys=True) + "\n"
+    )
+    shutil.rmtree(out_dir, ignore_errors=True)
+    tmp_dir.rename(out_dir)
+    return out_dir

@@ -1,0 +1,139 @@
+"""What both harness adapters share: units of work, fingerprints, the per-benchmark cache.
+
+A harness job evaluates one model on all of its benchmarks for one harness (the model
+loads once). Each benchmark's result lands in its own folder with a `run.json` written
+last; a later job whose fingerprint for that benchmark is unchanged reuses it, so adding
+a benchmark to the config evaluates only the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lmdeck import fileio
+
+# How a generated answer is checked, by benchmark format (mcq items are scored by log-likelihood).
+SCORER_BY_FORMAT = {
+    "gsm8k": "gsm8k",
+    "math": "math",
+    "bbh": "bbh",
+    "gaokao": "letters",
+    "agieval": "cloze",
+    "humaneval": "code",
+}
+# Where generation stops, by scorer: the end of one answer in the prompt's own layout.
+STOP_SEQUENCES = {
+    "gsm8k": ["\n\n", "Question:"],
+    "math": ["\n\n", "Problem:"],
+    "bbh": ["\n\n", "Q:"],
+    "letters": ["\n"],
+    "cloze": ["\n"],
+    "code": ["\nclass", "\ndef", "\n#", "\nif", "\nprint"],
+}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One harness task: the items of one subtask that share a kind (mcq or generation)."""
+
+    benchmark: str
+    subtask: str
+    kind: str
+    items: tuple[dict, ...]
+
+    @property
+    def task_name(self) -> str:
+        slug = re.sub(r"[^A-Za-z0-9_]+", "_", self.subtask).strip("_") or "all"
+        suffix = "" if self.kind == "mcq" else "__gen"
+        return f"lmdeck__{re.sub(r'[^A-Za-z0-9_]+', '_', self.benchmark)}__{slug}{suffix}"
+
+
+def units_for(bench: dict, code_timeout_s: float = 10) -> list[Unit]:
+    """Split a prepared benchmark into harness tasks, each row carrying what its scorer needs."""
+    items = fileio.read_jsonl(Path(bench["data"]) / "items.jsonl")
+    scorer = SCORER_BY_FORMAT.get(bench["format"])
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for item in items:
+        kind = "mcq" if item["kind"] == "mcq" else "gen"
+        row = dict(item)
+        if kind == "mcq":
+            row["answer_index"] = [c.strip() for c in item["choices"]].index(item["answer"])
+        else:
+            row["scorer"] = scorer
+            if scorer == "code":
+                row["timeout_s"] = code_timeout_s
+        groups.setdefault((item["subtask"], kind), []).append(row)
+    return [Unit(bench["name"], subtask, kind, tuple(rows)) for (subtask, kind), rows in sorted(groups.items())]
+
+
+def data_info(bench: dict) -> dict:
+    """The prepared data's provenance (data.json), or the builtin marker."""
+    if bench["data"] == "builtin":
+        return {"data_sha256": f"builtin:{bench.get('task', '')}", "n_items": None}
+    return json.loads((Path(bench["data"]) / "data.json").read_text(encoding="utf-8"))
+
+
+def model_fingerprint(model: dict) -> str:
+    """sha256 of a local model folder; for a hub id, the id and revision asked for."""
+    path = Path(model["path"])
+    if path.is_dir():
+        return fileio.sha256_dir(path)
+    return f"hub:{model['path']}@{model.get('revision', 'main')}"
+
+
+def fingerprint(spec: dict, bench: dict, model_sha: str, data_sha: str, harness_version: str) -> str:
+    material = {
+        "model": {k: v for k, v in spec["model"].items() if k != "batch_size"},
+        "model_sha256": model_sha,
+        "benchmark": bench,
+        "data_sha256": data_sha,
+        "harness_version": harness_version,
+        "code": {k: spec[k] for k in ("allow_code_execution", "code_timeout_s")},
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def is_cached(bench_dir: Path, expected: str) -> bool:
+    run_file = bench_dir / "run.json"
+    if not run_file.exists():
+        return False
+    return json.loads(run_file.read_text(encoding="utf-8")).get("fingerprint") == expected
+
+
+def go_offline_where_possible(spec: dict) -> None:
+    """Local model and local data need no hub: say so, so nothing tries the network."""
+    import os
+
+    if Path(spec["model"]["path"]).is_dir():
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if all(b["data"] != "builtin" for b in spec["benchmarks"]):
+        os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class Stopwatch:
+    def __enter__(self):
+        self.started = utc_now()
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = round(time.perf_counter() - self._t0, 3)
+
+
+def write_run_record(bench_dir: Path, **record) -> None:
+    """Written last: its presence marks the benchmark's results as complete."""
+    fileio.write_json(bench_dir / "run.json", record)
+
+
+def write_manifest(out: Path, spec: dict, entries: list[dict]) -> None:
+    fileio.write_json(out, {"harness": spec["harness"], "model": spec["model"]["name"], "benchmarks": entries})

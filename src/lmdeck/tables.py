@@ -1,0 +1,116 @@
+"""Pivot tables from the tidy scores: model x benchmark (grouped by category, with an average)
+and reported vs measured. Markdown through tabulate, with CSV beside it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+from tabulate import tabulate
+
+from lmdeck.fileio import atomic_path, write_text
+from lmdeck.scores import AGGREGATE
+
+CATEGORY_ORDER = ["exams", "math", "coding", "reasoning"]
+MISSING = "–"
+MISSING_NOTE = f"{MISSING}: not reported / not evaluated (never counted as 0)."
+
+
+def benchmark_order(spec: dict) -> list[str]:
+    """Benchmarks grouped by category (exams, math, coding, reasoning), config order within."""
+    benches = spec["benchmarks"]
+    return [b["name"] for cat in CATEGORY_ORDER for b in benches if b["category"] == cat]
+
+
+def headline(scores: pd.DataFrame) -> pd.DataFrame:
+    return scores[scores["subtask"] == AGGREGATE]
+
+
+def row_label(model: str, source: str, spec: dict) -> str:
+    names = {m["name"]: m.get("display_name", m["name"]) for m in spec["models"]}
+    return f"{names[model]} (measured)" if source == "measured" else model
+
+
+def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
+    """Rows: reported models first (file order), then measured; columns: benchmarks + Average."""
+    rows = headline(scores)
+    rows = rows[rows["table"] == table].drop_duplicates(["model", "benchmark", "source"], keep="first")
+    if rows.empty:
+        return pd.DataFrame(columns=benchmark_order(spec) + ["Average"])
+    rows = rows.assign(label=[row_label(m, s, spec) for m, s in zip(rows["model"], rows["source"])])
+    order = list(dict.fromkeys(rows.sort_values("source", kind="stable", ascending=False)["label"]))
+    pivot = rows.pivot(index="label", columns="benchmark", values="score")
+    pivot = pivot.reindex(index=order, columns=benchmark_order(spec))
+    # An average over a partial row would compare unlike things: only complete rows get one.
+    pivot["Average"] = pivot.mean(axis=1).where(pivot.notna().all(axis=1))
+    pivot.index.name = "Model"
+    return pivot
+
+
+def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    rows = headline(scores)
+    tolerance = spec.get("tolerance", 5.0)
+    reported = rows[rows["source"] == "reported"].drop_duplicates(["model", "benchmark"], keep="first")
+    reported = reported.set_index(["model", "benchmark"])["score"]
+    out = []
+    for model in spec["models"]:
+        target = model.get("reported_as")
+        if not target:
+            continue
+        measured = rows[(rows["source"] == "measured") & (rows["model"] == model["name"])].set_index("benchmark")
+        for bench in benchmark_order(spec):
+            got = measured["score"].get(bench, math.nan)
+            want = reported.get((target, bench), math.nan)
+            delta = got - want
+            out.append({"Model": model.get("display_name", model["name"]), "Reported as": target,
+                        "Benchmark": bench, "Reported": want, "Measured": got, "Delta": delta,
+                        "Flag": "⚠" if abs(delta) > tolerance else ("" if not math.isnan(delta) else MISSING)})
+    return pd.DataFrame(out, columns=["Model", "Reported as", "Benchmark", "Reported", "Measured", "Delta", "Flag"])
+
+
+def fmt(value, bold: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    text = f"{value:.1f}" if isinstance(value, (int, float)) else str(value)
+    return f"**{text}**" if bold else text
+
+
+def pivot_markdown(pivot: pd.DataFrame) -> str:
+    """Best score per column in bold; missing cells as the dash, never 0."""
+    best = pivot.max(axis=0, skipna=True)
+    body = [[escape_cell(str(label))] + [fmt(v, bold=not math.isnan(v) and v == best[c]) for c, v in row.items()]
+            for label, row in pivot.iterrows()]
+    headers = [pivot.index.name or ""] + [escape_cell(str(c)) for c in pivot.columns]
+    return tabulate(body, headers=headers, tablefmt="pipe", disable_numparse=True, colalign=["left"] +
+                    ["right"] * len(pivot.columns))
+
+
+def frame_markdown(frame: pd.DataFrame) -> str:
+    body = [[fmt(v) if isinstance(v, float) else escape_cell(str(v)) for v in row] for row in frame.itertuples(index=False)]
+    return tabulate(body, headers=list(frame.columns), tablefmt="pipe", disable_numparse=True)
+
+
+def escape_cell(text: str) -> str:
+    """Keep user text literal inside a Markdown table cell (no HTML, no column breaks)."""
+    from lmdeck.markdown import escape
+
+    return escape(text)
+
+
+def write_tables(scores: pd.DataFrame, spec: dict, out_dir: Path) -> list[Path]:
+    out_dir = Path(out_dir)
+    written = []
+    frames = {f"{table}": score_pivot(scores, spec, table) for table in ("base", "chat")}
+    for name, pivot in frames.items():
+        write_text(out_dir / f"{name}.md", pivot_markdown(pivot) + f"\n\n{MISSING_NOTE}\n")
+        with atomic_path(out_dir / f"{name}.csv") as tmp:
+            pivot.to_csv(tmp, float_format="%.2f")
+        written += [out_dir / f"{name}.md", out_dir / f"{name}.csv"]
+    delta = reported_vs_measured(scores, spec)
+    write_text(out_dir / "reported_vs_measured.md", frame_markdown(delta) +
+               f"\n\nDelta = measured − reported; ⚠ marks |delta| > {spec.get('tolerance', 5.0):g} points.\n")
+    with atomic_path(out_dir / "reported_vs_measured.csv") as tmp:
+        delta.to_csv(tmp, index=False, float_format="%.2f")
+    written += [out_dir / "reported_vs_measured.md", out_dir / "reported_vs_measured.csv"]
+    return written
