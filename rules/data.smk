@@ -5,7 +5,7 @@ rule prepare_data:
     input:
         data_files,
     output:
-        items=f"{lmconfig.DATA_DIR}/{{benchmark}}/items.jsonl",
+        prepared=f"{lmconfig.DATA_DIR}/{{benchmark}}/items.jsonl",
         info=f"{lmconfig.DATA_DIR}/{{benchmark}}/data.json",
     params:
         format=lambda wc: benchmark_by_name(wc.benchmark)["format"],

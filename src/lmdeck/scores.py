@@ -104,14 +104,15 @@ def read_reported(path: str | Path, table: str, spec: dict) -> list[dict]:
 
 
 def build_table(manifests: list[Path], spec: dict) -> pd.DataFrame:
-    rows = measured_rows(manifests, spec)
+    # Stable order so repeated runs write identical files: measured rows sorted, reported
+    # rows in their files' order (the paper's order, which the tables keep).
+    rows = sorted(measured_rows(manifests, spec), key=lambda r: (r["model"], r["benchmark"], r["subtask"]))
     for reported in spec.get("reported", []):
         rows.extend(read_reported(reported["file"], reported["table"], spec))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["n"] = frame["n"].astype("Int64")
     frame["shots"] = frame["shots"].astype("Int64")
-    # Stable order so repeated runs write identical files.
-    return frame.sort_values(["source", "table", "model", "benchmark", "subtask"], kind="stable").reset_index(drop=True)
+    return frame
 
 
 def write(frame: pd.DataFrame, csv_path: Path, parquet_path: Path | None = None) -> None:
