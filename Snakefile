@@ -13,6 +13,7 @@ include: "rules/data.smk"
 include: "rules/lmeval.smk"
 include: "rules/opencompass.smk"
 include: "rules/scores.smk"
+include: "rules/deck.smk"
 
 
 rule all:

@@ -72,5 +72,55 @@ def report_spec():
     }, sort_keys=True)
 
 
+REPORT = config["report"]["name"]
+ATTACHMENTS = f"attachments/{REPORT.upper()}"
+
+
+def table_images():
+    pre = config["report"].get("pretraining", {})
+    return (["Table1"] if pre.get("rows") else []) + ["Table2", "Table3"]
+
+
+def _reachable(url, timeout=3):
+    import socket
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def paper_pdf():
+    """The paper PDF to preview: the first local candidate that exists, else a reachable URL
+    (fetched by Snakemake's http storage plugin); None, with a warning, when neither is there."""
+    candidates = config["report"].get("paper", {}).get("pdf", [])
+    candidates = [candidates] if isinstance(candidates, str) else candidates
+    for candidate in candidates:
+        if not candidate.startswith(("http://", "https://")) and Path(candidate).is_file():
+            return candidate
+    for candidate in candidates:
+        if candidate.startswith(("http://", "https://")) and _reachable(candidate):
+            return storage.http(candidate)
+    if candidates:
+        logger.warning(f"report.paper.pdf: none of {candidates} is available (offline?); "
+                       "the title slide will have no preview.")
+    return None
+
+
+_PAPER_PDF = paper_pdf()
+paper_pdf = lambda: _PAPER_PDF  # decided once per run: the network check is not free
+
+
 def get_final_output():
-    return ["results/scores.csv", "results/tables/base.md", "results/tables/reported_vs_measured.md"]
+    return [
+        "results/scores.csv",
+        "results/tables/base.md",
+        "results/tables/reported_vs_measured.md",
+        f"slides/{REPORT}.md",
+        f"slides/{REPORT}.html",
+        f"slides/{REPORT}.pdf",
+        f"slides/{REPORT}-png",
+    ]

@@ -55,6 +55,53 @@ def cmd_tables(args) -> None:
     tables.write_tables(scores.read(Path(args.scores)), json.loads(args.spec), Path(args.out_dir))
 
 
+def cmd_figures(args) -> None:
+    """Table PNGs (Table1 pre-training mix, Table2 base, Table3 chat) and per-category charts."""
+    import pandas as pd
+
+    from lmdeck import figures, scores, tables
+
+    spec, report = json.loads(args.spec), json.loads(args.report)
+    frame = scores.read(Path(args.scores))
+    out = Path(args.out_dir)
+    pre = report.get("pretraining")
+    if pre and pre.get("rows"):
+        mix = pd.DataFrame(pre["rows"], columns=pre.get("columns"))
+        figures.render_table_png(mix, out / "Table1.png", title=pre.get("caption", ""), bold_best=False)
+    for name, table, title in (("Table2.png", "base", "Base models"), ("Table3.png", "chat", "Chat models")):
+        figures.render_table_png(tables.score_pivot(frame, spec, table), out / name, title=title,
+                                 note="Best per column in bold. " + tables.MISSING_NOTE)
+    head = tables.headline(frame).drop_duplicates(["model", "benchmark", "source", "table"])
+    head = head[head["table"] == "base"]
+    head = head.assign(label=[tables.row_label(m, s, spec) for m, s in zip(head["model"], head["source"])])
+    categories = {c: [b["name"] for b in spec["benchmarks"] if b["category"] == c] for c in tables.CATEGORY_ORDER}
+    charts = Path(args.charts_dir)
+    charts.mkdir(parents=True, exist_ok=True)
+    figures.render_category_charts(head, {c: b for c, b in categories.items() if b}, charts,
+                                   list(dict.fromkeys(head.sort_values("source", ascending=False, kind="stable")["label"])))
+
+
+def cmd_preview(args) -> None:
+    from lmdeck import figures
+
+    figures.pdf_first_page_png(Path(args.pdf), Path(args.out), dpi=args.dpi)
+
+
+def cmd_deck(args) -> None:
+    from lmdeck import deck
+
+    out = Path(args.out)
+    assets = deck.find_assets(Path(args.attachments), out.parent, with_preview=args.preview)
+    deck.write_deck(out, json.loads(args.report), json.loads(args.spec), Path(args.scores), assets,
+                    Path(args.benchmarks_dir))
+
+
+def cmd_export(args) -> None:
+    from lmdeck.export import export
+
+    export(Path(args.deck), Path(args.theme), Path(args.html_out), Path(args.pdf_out), Path(args.png_dir))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lmdeck", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -88,6 +135,38 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--spec", required=True)
     s.add_argument("--out-dir", required=True)
     s.set_defaults(func=cmd_tables)
+
+    s = sub.add_parser("figures", help="table PNGs and charts for the deck")
+    s.add_argument("--scores", required=True)
+    s.add_argument("--spec", required=True)
+    s.add_argument("--report", required=True, help="the config's `report` section as JSON")
+    s.add_argument("--out-dir", required=True)
+    s.add_argument("--charts-dir", required=True)
+    s.set_defaults(func=cmd_figures)
+
+    s = sub.add_parser("preview", help="first page of the paper PDF as PNG")
+    s.add_argument("--pdf", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--dpi", type=int, default=80)
+    s.set_defaults(func=cmd_preview)
+
+    s = sub.add_parser("deck", help="render the Marp deck from templates")
+    s.add_argument("--scores", required=True)
+    s.add_argument("--spec", required=True)
+    s.add_argument("--report", required=True)
+    s.add_argument("--attachments", required=True, help="folder of the deck's images")
+    s.add_argument("--preview", action="store_true", help="show the paper preview on the title slide")
+    s.add_argument("--benchmarks-dir", default="benchmarks")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_deck)
+
+    s = sub.add_parser("export", help="marp-cli: deck -> html, pdf, png per slide")
+    s.add_argument("--deck", required=True)
+    s.add_argument("--theme", required=True)
+    s.add_argument("--html-out", required=True)
+    s.add_argument("--pdf-out", required=True)
+    s.add_argument("--png-dir", required=True)
+    s.set_defaults(func=cmd_export)
     return p
 
 

@@ -171,11 +171,19 @@ def parse(bench_dir: Path, metric: str = "accuracy") -> list[dict]:
             raise ValueError(f"{path}: {key} = {result[key]!r} is not a number") from None
         if math.isnan(score) or not 0.0 <= score <= 100.0:
             raise ValueError(f"{path}: {key} = {result[key]!r} is outside 0-100")
-        details = result.get("details")
-        n = len([k for k in details if k != "type"]) if isinstance(details, dict) else None
         rows.append({"subtask": index.get(path.stem, path.stem), "metric": "acc" if key == "accuracy" else key,
-                     "score": score, "stderr": binomial_stderr(score, n), "n": n})
+                     "score": score, "stderr": binomial_stderr(score, n := item_count(result)), "n": n})
     return rows
+
+
+def item_count(result: dict) -> int | None:
+    """Items scored, from the per-item details (a dict keyed by index for PPL, a list for GEN)."""
+    details = result.get("details")
+    if isinstance(details, list):
+        return len(details)
+    if isinstance(details, dict):
+        return len([k for k in details if k != "type"])
+    return None
 
 
 def binomial_stderr(score: float, n: int | None) -> float:
