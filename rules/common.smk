@@ -73,6 +73,7 @@ def report_spec():
 
 
 REPORT = config["report"]["name"]
+TEMPLATES = Path(config["report"].get("templates", Path(workflow.basedir, "templates")))
 ATTACHMENTS = f"attachments/{REPORT.upper()}"
 
 

@@ -30,7 +30,7 @@ rule figures:
 
 rule preview:
     input:
-        paper_pdf(),
+        paper_pdf() or [],
     output:
         report(f"{ATTACHMENTS}/Preview.png", caption="../report/preview.rst", category="Paper"),
     log:
@@ -46,7 +46,7 @@ rule deck:
         scores="results/scores.csv",
         figures=rules.figures.output,
         preview=[f"{ATTACHMENTS}/Preview.png"] if paper_pdf() else [],
-        templates=sorted(str(p) for p in Path(workflow.basedir, "templates").rglob("*.j2")),
+        templates=sorted(str(p) for p in TEMPLATES.rglob("*.j2")),
     output:
         f"slides/{REPORT}.md",
     params:
@@ -59,13 +59,13 @@ rule deck:
         f"benchmarks/deck/{REPORT}.tsv"
     shell:
         "lmdeck deck --scores {input.scores:q} --spec {params.spec:q} --report {params.report:q}"
-        " --attachments {ATTACHMENTS} {params.preview} --out {output:q} > {log:q} 2>&1"
+        " --attachments {ATTACHMENTS} {params.preview} --templates {TEMPLATES:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule export:
     input:
         deck=f"slides/{REPORT}.md",
-        theme=str(Path(workflow.basedir, "templates", "lmdeck.css")),
+        theme=str(TEMPLATES / "lmdeck.css"),
     output:
         html=f"slides/{REPORT}.html",
         pdf=f"slides/{REPORT}.pdf",

@@ -32,7 +32,17 @@ def absolutize(config: dict) -> dict:
             model["build"]["corpus"] = str((ROOT / model["build"].get("corpus", "data/demo")).resolve())
     for rep in config.get("reported", []):
         rep["file"] = str((ROOT / rep["file"]).resolve())
+    paper = config.get("report", {}).get("paper", {})
+    if isinstance(paper.get("pdf"), list):
+        paper["pdf"] = [p if p.startswith("http") else str((ROOT / p).resolve()) for p in paper["pdf"]]
     return config
+
+
+def jobs_run(proc) -> list[str]:
+    """Rule names of the jobs Snakemake executed, from its log."""
+    text = proc.stdout + proc.stderr
+    return [line.split("rule ", 1)[1].rstrip(":").strip() for line in text.splitlines()
+            if line.strip().startswith(("rule ", "localrule ")) and line.strip().endswith(":")]
 
 
 def run_snakemake(workdir: Path, config: dict, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -51,3 +61,19 @@ def demo_model_dir(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("models") / "demo-llama"
     return build_model(out, "llama", ROOT / "data" / "demo", seed=1)
+
+
+@pytest.fixture(scope="session")
+def workflow(tmp_path_factory):
+    """One real run of the whole workflow: the default config minus BBH, own copy of the templates.
+
+    (BBH is added later by a test to show that only new work runs.)"""
+    workdir = tmp_path_factory.mktemp("workflow")
+    templates = workdir / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    full = absolutize(default_config())
+    full["report"]["templates"] = str(templates)
+    first = {**full, "benchmarks": [b for b in full["benchmarks"] if b["name"] != "BBH"]}
+    proc = run_snakemake(workdir, first)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    return {"dir": workdir, "config": full, "first": first, "proc": proc, "templates": templates}

@@ -11,28 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import ROOT, absolutize, default_config, run_snakemake
+from conftest import jobs_run, run_snakemake
 from lmdeck import benchmarks
 from lmdeck.harness import lmeval, opencompass
 
 pytestmark = pytest.mark.slow
-
-
-def jobs_run(proc) -> list[str]:
-    """Rule names of the jobs Snakemake executed, from its log."""
-    text = proc.stdout + proc.stderr
-    return [line.split("rule ", 1)[1].rstrip(":").strip() for line in text.splitlines()
-            if line.strip().startswith(("rule ", "localrule ")) and line.strip().endswith(":")]
-
-
-@pytest.fixture(scope="module")
-def workflow(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("workflow")
-    full = absolutize(default_config())
-    first = {**full, "benchmarks": [b for b in full["benchmarks"] if b["name"] != "BBH"]}
-    proc = run_snakemake(workdir, first)
-    assert proc.returncode == 0, proc.stderr[-5000:]
-    return {"dir": workdir, "config": full, "first": first, "proc": proc}
 
 
 def item_count(bench: dict) -> int:
@@ -115,6 +98,10 @@ def test_adding_a_benchmark_runs_only_the_new_work_then_noop(workflow):
         fresh = [e["benchmark"] for e in manifest["benchmarks"] if not e["cached"]]
         assert fresh == ["BBH"], fresh
     assert (workflow["dir"] / "results" / "raw" / "opencompass" / "demo-llama" / "manifest.json").stat().st_mtime == before
+    deck = (workflow["dir"] / "slides" / "bluelm.md").read_text(encoding="utf-8")
+    bluelm_row = next(line for line in deck.splitlines() if line.startswith("| BlueLM-7B-Base"))
+    for number in ("55.2", "67.5", "66.6", "58.9", "43.4", "27.2", "6.2", "18.3", "41.7"):
+        assert f" {number} " in bluelm_row or f"**{number}**" in bluelm_row, number
     again = run_snakemake(workflow["dir"], workflow["config"])
     assert again.returncode == 0
     assert jobs_run(again) == [], again.stdout[-2000:]

@@ -93,7 +93,7 @@ def cmd_deck(args) -> None:
     out = Path(args.out)
     assets = deck.find_assets(Path(args.attachments), out.parent, with_preview=args.preview)
     deck.write_deck(out, json.loads(args.report), json.loads(args.spec), Path(args.scores), assets,
-                    Path(args.benchmarks_dir))
+                    Path(args.benchmarks_dir), Path(args.templates) if args.templates else deck.TEMPLATES)
 
 
 def cmd_export(args) -> None:
@@ -157,6 +157,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--attachments", required=True, help="folder of the deck's images")
     s.add_argument("--preview", action="store_true", help="show the paper preview on the title slide")
     s.add_argument("--benchmarks-dir", default="benchmarks")
+    s.add_argument("--templates", help="template folder (default: the repo's templates/)")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_deck)
 

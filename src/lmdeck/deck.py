@@ -15,15 +15,21 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2 import ChainableUndefined, Environment, Undefined, FileSystemLoader, TemplateNotFound
 from markupsafe import Markup
 from tabulate import tabulate
 
 from lmdeck import __version__, tables
 from lmdeck.fileio import write_text
-from lmdeck.markdown import escape
+from lmdeck.markdown import escape, safe_url
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+SLIDE_BREAK = Markup("\n\n---\n\n")  # blank lines around it, else Markdown reads a heading underline
+# Image sizes per asset kind (Marp's `h:` image keyword), so images fit the 16:9 slide.
+IMAGE_HEIGHT = {"preview": 330, "table1": 420, "table2": 470, "table3": 470}
+CHART_HEIGHT = 500
 
 
 class DeckError(ValueError):
@@ -32,14 +38,20 @@ class DeckError(ValueError):
 
 def environment(template_dir: Path = TEMPLATES) -> Environment:
     def finalize(value):
+        # Optional config text may be absent: it prints as nothing.
+        if isinstance(value, Undefined) or value is None:
+            return ""
         if isinstance(value, Markup):
             return value
         if isinstance(value, float):
             return tables.fmt(value)
-        return escape(value) if value is not None else ""
+        return escape(value)
 
-    return Environment(loader=FileSystemLoader(str(template_dir)), finalize=finalize, undefined=StrictUndefined,
-                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env = Environment(loader=FileSystemLoader(str(template_dir)), finalize=finalize, undefined=ChainableUndefined,
+                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env.globals["slide_break"] = SLIDE_BREAK
+    env.filters["url"] = lambda url: Markup(safe_url(url))
+    return env
 
 
 def attachments_name(report: dict) -> str:
@@ -142,7 +154,8 @@ def context(report: dict, spec: dict, scores: pd.DataFrame, assets: dict, benchm
         "pretraining_table": Markup(pretraining_md),
         "base_table": Markup(tables.pivot_markdown(base)) if len(base) else None,
         "chat_table": Markup(tables.pivot_markdown(chat)) if len(chat) else None,
-        "delta_table": Markup(tables.frame_markdown(delta)) if len(delta) else None,
+        "delta_tables": [(model, Markup(tables.frame_markdown(rows.drop(columns=["Model"]))))
+                         for model, rows in delta.groupby("Model", sort=False)],
         "missing_note": tables.MISSING_NOTE,
         "not_evaluated": not_evaluated(scores, spec),
         "tolerance": spec.get("tolerance", 5),
@@ -152,13 +165,25 @@ def context(report: dict, spec: dict, scores: pd.DataFrame, assets: dict, benchm
     }
 
 
-def image(path: str | None, alt: str) -> Markup | None:
-    """An image link for a file lmdeck wrote (paths are lmdeck's, not user text)."""
-    return Markup(f"![{escape(alt)}]({path})") if path else None
+def image(path: str | None, name: str) -> Markup | None:
+    """An image link for a file lmdeck wrote (paths are lmdeck's, not user text), sized to fit."""
+    height = IMAGE_HEIGHT.get(name, CHART_HEIGHT)
+    return Markup(f"![{escape(name)} h:{height}]({path})") if path else None
+
+
+def report_defaults() -> dict:
+    """The schema's defaults for the `report` section (Snakemake fills them; direct callers may not)."""
+    import yaml
+
+    from lmdeck.config import SCHEMA
+
+    props = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))["properties"]["report"]["properties"]
+    return {key: prop["default"] for key, prop in props.items() if "default" in prop}
 
 
 def render(report: dict, spec: dict, scores: pd.DataFrame, assets: dict, benchmarks_dir: Path,
            template_dir: Path = TEMPLATES) -> str:
+    report = {**report_defaults(), "paper": {}, **report}
     env = environment(template_dir)
     for section in report["sections"]:
         try:
@@ -182,8 +207,9 @@ def find_assets(attachments: Path, deck_dir: Path, with_preview: bool) -> dict[s
             os.path.relpath(p, deck_dir) for p in names}
 
 
-def write_deck(out: Path, report: dict, spec: dict, scores_csv: Path, assets: dict, benchmarks_dir: Path) -> None:
+def write_deck(out: Path, report: dict, spec: dict, scores_csv: Path, assets: dict, benchmarks_dir: Path,
+               template_dir: Path = TEMPLATES) -> None:
     from lmdeck.scores import read
 
-    text = render(report, spec, read(scores_csv), assets, benchmarks_dir)
+    text = render(report, spec, read(scores_csv), assets, benchmarks_dir, template_dir)
     write_text(out, text)

@@ -20,6 +20,11 @@ ARCHITECTURES = {
     "gpt_neox": ("GPTNeoXConfig", "GPTNeoXForCausalLM"),
 }
 SPECIAL_TOKENS = ["<|endoftext|>", "<|pad|>"]
+# A minimal chat format, so `kind: chat` demo models work with both harnesses' chat paths.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
 
 
 def corpus_lines(corpus_dir: Path) -> list[str]:
@@ -62,6 +67,7 @@ def train_tokenizer(lines: list[str], vocab_size: int):
         model_max_length=2048,
         # Decoder-only models take no token_type_ids; generate() rejects them.
         model_input_names=["input_ids", "attention_mask"],
+        chat_template=CHAT_TEMPLATE,
     )
 
 

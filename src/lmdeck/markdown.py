@@ -12,6 +12,18 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
 
 def escape(text: str) -> str:
     """Render `text` literally: HTML entities for <>&", backslash before Markdown specials."""
-    text = html.escape(str(text), quote=True)
+    text = html.escape(str(text), quote=False)
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
     return text.replace("\n", " ")
+
+
+class UnsafeURL(ValueError):
+    pass
+
+
+def safe_url(url: str) -> str:
+    """A link target from user config: http(s) only; characters that end a Markdown link are encoded."""
+    url = str(url).strip()
+    if not re.match(r"^https?://[^\s]+$", url, flags=re.IGNORECASE):
+        raise UnsafeURL(f"{url!r} is not an http(s) URL")
+    return "".join(f"%{ord(c):02X}" if c in "()<>[]\"'` " else c for c in url)

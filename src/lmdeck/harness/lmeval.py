@@ -88,7 +88,7 @@ def load_model(model: dict):
     return get_model(backend).create_from_arg_string(arg_string, extra)
 
 
-def evaluate(lm, bench: dict, bench_dir: Path, code_timeout_s: float) -> dict:
+def evaluate(lm, bench: dict, bench_dir: Path, code_timeout_s: float, chat: bool = False) -> dict:
     import lm_eval
     from lm_eval.tasks import TaskManager
 
@@ -103,6 +103,7 @@ def evaluate(lm, bench: dict, bench_dir: Path, code_timeout_s: float) -> dict:
         model=lm, tasks=tasks, task_manager=manager, num_fewshot=shots,
         log_samples=False, random_seed=0, numpy_random_seed=0, torch_random_seed=0, fewshot_random_seed=0,
         confirm_run_unsafe_code=bench["format"] == "humaneval",
+        apply_chat_template=chat,
     )
     # Environment dumps are large and machine-specific; provenance is recorded in run.json.
     for key in ("pretty_env_info", "config"):
@@ -127,7 +128,7 @@ def run(spec: dict, manifest: Path) -> None:
                 lm = load_model(spec["model"])
             (bench_dir / "run.json").unlink(missing_ok=True)
             with common.Stopwatch() as clock:
-                evaluate(lm, bench, bench_dir, spec["code_timeout_s"])
+                evaluate(lm, bench, bench_dir, spec["code_timeout_s"], chat=spec["model"].get("kind") == "chat")
             common.write_run_record(bench_dir, fingerprint=expected, started=clock.started, seconds=clock.seconds,
                                     harness_version=version, model_sha256=model_sha,
                                     data_sha256=data["data_sha256"], shots=bench.get("shots"))

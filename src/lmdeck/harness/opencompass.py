@@ -36,6 +36,12 @@ def harness_version() -> str:
     return f"opencompass {version('opencompass')}"
 
 
+def as_generation(unit: common.Unit) -> common.Unit:
+    """OpenCompass scores chat models by generation only: the answer letter is read from the reply."""
+    items = tuple({**item, "scorer": "letters"} for item in unit.items)
+    return common.Unit(unit.benchmark, unit.subtask, "gen", items)
+
+
 def dataset_entry(unit: common.Unit, data_file: Path, max_gen_toks: int) -> str:
     reader = "dict(input_columns=['prompt'], output_column='answer')"
     if unit.kind == "mcq":
@@ -80,6 +86,7 @@ def model_entry(model: dict) -> str:
 def write_config(spec: dict, benches: list[dict], job_dir: Path, code_timeout_s: float) -> tuple[Path, dict]:
     """The OpenCompass config for these benchmarks; returns (path, {abbr: (benchmark, subtask)})."""
     imports, entries, index = [], [], {}
+    chat = spec["model"].get("kind") == "chat"
     for bench in benches:
         if bench["data"] == "builtin":
             module, _, variable = bench["task"].partition(":")
@@ -89,6 +96,8 @@ def write_config(spec: dict, benches: list[dict], job_dir: Path, code_timeout_s:
             continue
         data_dir = job_dir / bench["name"] / "data"
         for unit in common.units_for(bench, code_timeout_s):
+            if chat and unit.kind == "mcq":
+                unit = as_generation(unit)
             data_file = data_dir / f"{unit.task_name}.jsonl"
             fileio.write_jsonl(data_file, unit.items)
             entries.append(dataset_entry(unit, data_file, bench.get("max_gen_toks", 256)))

@@ -1,0 +1,171 @@
+"""The research-report deck: sections in the seed's order, real tables, deltas, export, escaping."""
+
+import re
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT, jobs_run, run_snakemake
+from lmdeck import deck, export, scores
+
+SEED_SECTIONS = ["调研报告", "Abstract", "Pretrain", "Evaluation", "Benchmarks", "Benchmarks: Exams",
+                 "Benchmarks: Math", "Baselines", "Results", "References"]
+BENCHMARKS = ["MMLU", "C-Eval", "CMMLU", "Gaokao", "AGIEval", "GSM8K", "MATH", "HumanEval", "BBH"]
+BLUELM_BASE = ["55.2", "67.5", "66.6", "58.9", "43.4", "27.2", "6.2", "18.3", "41.7"]
+
+
+def slides_of(markdown: str) -> list[str]:
+    body = markdown.split("\n---\n", 1)[1]  # after the front matter
+    return re.split(r"\n\n---\n\n", body)
+
+
+def headings(markdown: str) -> list[str]:
+    return [m.group(2).strip() for m in re.finditer(r"^(#{1,3}) (.+)$", markdown, flags=re.M)]
+
+
+@pytest.fixture(scope="module")
+def deck_md(workflow):
+    return (workflow["dir"] / "slides" / "bluelm.md").read_text(encoding="utf-8")
+
+
+def test_seed_sections_in_order(deck_md):
+    found = headings(deck_md)
+    positions = []
+    for title in SEED_SECTIONS:
+        hits = [i for i, h in enumerate(found) if h.startswith(title)]
+        assert hits, f"missing section {title!r}"
+        positions.append(hits[0])
+    assert positions == sorted(positions), list(zip(SEED_SECTIONS, positions))
+    assert deck_md.startswith("---\nmarp: true\n")
+
+
+def table_row(slide: str, label: str) -> dict[str, str]:
+    lines = [line for line in slide.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    row = next(line for line in lines if line.startswith(f"| {label}"))
+    return dict(zip(header, (c.strip().strip("*") for c in row.strip("|").split("|"))))
+
+
+def test_base_table_has_reported_and_measured_rows(deck_md, workflow):
+    base = next(s for s in slides_of(deck_md) if "Results: base models" in s)
+    bluelm = table_row(base, "BlueLM-7B-Base")
+    for bench in workflow["first"]["benchmarks"]:
+        assert bluelm[bench["name"]] == BLUELM_BASE[BENCHMARKS.index(bench["name"])], bench["name"]
+    assert "Demo LLaMA-style (measured)" in base and "Demo Qwen2-style (measured)" in base
+    assert "–" in base  # ChatGLM2-6B-Base has missing cells, shown as a dash
+
+
+def test_delta_equals_measured_minus_reported(deck_md):
+    slides = [s for s in slides_of(deck_md) if "Reported vs. reproduced" in s]
+    rows = 0
+    for slide in slides:
+        for line in slide.splitlines():
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if len(cells) == 6 and re.fullmatch(r"-?\d+\.\d", cells[4] or ""):
+                reported, measured, delta = (float(cells[i]) for i in (2, 3, 4))
+                assert abs(measured - reported - delta) <= 0.051 + 1e-9, line
+                rows += 1
+    assert rows == 2 * 8  # two demo models x the 8 benchmarks of the first run
+
+
+def test_benchmark_slides_come_from_the_config(deck_md, workflow):
+    for bench in workflow["first"]["benchmarks"]:
+        assert f"**{bench['name']}**" in deck_md
+        assert f"{bench['shots']}\\-shot" in deck_md or f"{bench['shots']}-shot" in deck_md
+
+
+def test_attachments_written(workflow):
+    att = workflow["dir"] / "attachments" / "BLUELM"
+    for name in ("Preview.png", "Table1.png", "Table2.png", "Table3.png"):
+        assert (att / name).stat().st_size > 1000, name
+    assert sorted(p.name for p in (att / "charts").glob("*.png")) == [
+        "chart_coding.png", "chart_exams.png", "chart_math.png"]
+
+
+def test_marp_export_html_pdf_png(workflow, deck_md):
+    if export.find_browser() is None:
+        pytest.skip("no Chromium/Chrome found for marp-cli")
+    slides = workflow["dir"] / "slides"
+    n_slides = len(slides_of(deck_md))
+    info = subprocess.run(["pdfinfo", str(slides / "bluelm.pdf")], capture_output=True, text=True, check=True)
+    pages = int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1))
+    assert pages == n_slides
+    assert len(list((slides / "bluelm-png").glob("bluelm.*.png"))) == n_slides
+    html = (slides / "bluelm.html").read_text(encoding="utf-8")
+    assert "调研报告" in html and "<script>alert" not in html
+
+
+def hostile_frame() -> tuple[pd.DataFrame, dict]:
+    spec = {"models": [{"name": "m1", "display_name": "a|b <b>x</b>", "kind": "base"}],
+            "benchmarks": [{"name": "B1", "category": "exams", "shots": 0, "metric": "acc", "harness": "lm-eval",
+                            "description": "<script>alert(1)</script> `code` {{ 7*7 }} [x](javascript:alert(1))",
+                            "reference": ""}],
+            "reported": [], "tolerance": 5}
+    row = {c: None for c in scores.COLUMNS}
+    row.update(model="m1", benchmark="B1", subtask="all", harness="lm-eval", metric="acc", shots=0, score=50.0,
+               stderr=1.0, n=10, source="measured", started="2026-01-01T00:00:00+00:00", category="exams",
+               table="base", model_sha256="abc", data_sha256="def")
+    return pd.DataFrame([row], columns=scores.COLUMNS), spec
+
+
+def test_user_text_is_escaped(tmp_path):
+    frame, spec = hostile_frame()
+    report = {"name": "x", "title": "T <i>t</i>", "sections": ["title", "benchmarks", "results"],
+              "paper": {"url": "https://example.org/a(b)"}}
+    md = deck.render(report, spec, frame, {}, tmp_path)
+    assert "a\\|b &lt;b&gt;x&lt;/b&gt; (measured)" in md
+    assert "<script>" not in md and "<b>" not in md and "<i>" not in md
+    assert "49" not in md.replace("50.0", "")  # {{ 7*7 }} is text, never evaluated
+    assert "\\[x\\](javascript:alert(1))" in md
+    assert "(https://example.org/a%28b%29)" in md
+
+
+def test_hostile_deck_exports_without_active_content(tmp_path):
+    if export.find_browser() is None:
+        pytest.skip("no Chromium/Chrome found for marp-cli")
+    frame, spec = hostile_frame()
+    report = {"name": "x", "title": "T", "sections": ["benchmarks", "results"]}
+    md_path = tmp_path / "x.md"
+    md_path.write_text(deck.render(report, spec, frame, {}, tmp_path), encoding="utf-8")
+    export.run_marp(md_path, ROOT / "templates" / "lmdeck.css", tmp_path / "x.html")
+    html = (tmp_path / "x.html").read_text(encoding="utf-8")
+    body = html.split("<body", 1)[1]
+    assert "<script>alert" not in body and 'href="javascript:' not in body and "<b>x</b>" not in body
+    assert "&lt;b&gt;x&lt;/b&gt;" in body
+
+
+def test_unknown_section_names_the_field(tmp_path):
+    frame, spec = hostile_frame()
+    with pytest.raises(deck.DeckError, match="report.sections.*nope"):
+        deck.render({"name": "x", "title": "T", "sections": ["nope"]}, spec, frame, {}, tmp_path)
+
+
+def test_template_edit_rerenders_without_harness_jobs(workflow):
+    template = workflow["templates"] / "slides" / "abstract.md.j2"
+    template.write_text(template.read_text(encoding="utf-8") + "\nEdited for the test.\n", encoding="utf-8")
+    proc = run_snakemake(workflow["dir"], workflow["first"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ran = set(jobs_run(proc))
+    assert {"deck", "export"} <= ran
+    assert not ran & {"lm_eval", "opencompass", "build_model", "prepare_data", "merge_scores"}, ran
+    assert "Edited for the test." in (workflow["dir"] / "slides" / "bluelm.md").read_text(encoding="utf-8")
+
+
+def test_second_report_needs_only_a_config(tmp_path):
+    """config/chat-comparison.yaml: other paper text, a chat model, other benchmarks, same templates."""
+    import yaml
+
+    from conftest import absolutize
+
+    config = absolutize(yaml.safe_load((ROOT / "config" / "chat-comparison.yaml").read_text(encoding="utf-8")))
+    proc = run_snakemake(tmp_path, config)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    md = (tmp_path / "slides" / "chatcmp.md").read_text(encoding="utf-8")
+    assert "# Chat models at a glance" in md
+    assert "Demo GPT\\-NeoX chat (measured)" in md or "Demo GPT-NeoX chat (measured)" in md
+    assert "Pretrain" not in md and "vivolm" not in md  # nothing of the BlueLM report leaks in
+    chat = pd.read_csv(tmp_path / "results" / "tables" / "chat.csv")
+    assert list(chat.columns) == ["Model", "CMMLU", "GSM8K", "BBH", "Average"]
+    assert (tmp_path / "slides" / "chatcmp.pdf").exists()
