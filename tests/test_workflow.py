@@ -51,7 +51,13 @@ def test_subtask_rows_aggregate_to_the_headline(workflow):
         parts = rows[rows["subtask"] != "all"]
         headline = rows[rows["subtask"] == "all"].iloc[0]
         assert headline["n"] == parts["n"].sum()
-        assert math.isclose(headline["score"], (parts["score"] * parts["n"]).sum() / parts["n"].sum(), abs_tol=1e-3)
+        if headline["aggregation"] == "micro":
+            expected = (parts["score"] * parts["n"]).sum() / parts["n"].sum()
+        else:
+            expected = parts["score"].mean()
+        assert math.isclose(headline["score"], expected, abs_tol=1e-3), (model, bench)
+    aggregation = measured[measured["subtask"] == "all"].set_index("benchmark")["aggregation"]
+    assert aggregation["C-Eval"] == "macro" and aggregation["MMLU"] == "micro"
 
 
 def test_lm_eval_parser_reads_a_real_run(workflow):

@@ -17,6 +17,11 @@ SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 # The BlueLM report's evaluation settings (its Table 2), the default `shots` per format.
 DEFAULT_SHOTS = {"mmlu": 5, "ceval": 5, "cmmlu": 5, "gaokao": 0, "agieval": 0, "gsm8k": 4, "math": 4,
                  "humaneval": 0, "bbh": 3}
+# How each benchmark's authors combine subjects/tasks into the headline number:
+# micro = over all items (MMLU, CMMLU, MATH, ...), macro = mean of subjects/tasks
+# (C-Eval's and AGIEval's averages, BBH's mean over tasks).
+DEFAULT_AGGREGATION = {"mmlu": "micro", "ceval": "macro", "cmmlu": "micro", "gaokao": "micro", "agieval": "macro",
+                       "gsm8k": "micro", "math": "micro", "humaneval": "micro", "bbh": "macro"}
 MODELS_DIR = "results/models"
 DATA_DIR = "results/data"
 
@@ -54,6 +59,7 @@ def check(config: dict) -> None:
     for i, bench in enumerate(config["benchmarks"]):
         where = f"benchmarks[{i}] ({bench['name']})"
         bench.setdefault("shots", DEFAULT_SHOTS[bench["format"]])
+        bench.setdefault("aggregation", DEFAULT_AGGREGATION[bench["format"]])
         if bench.get("data", "builtin") == "builtin" and not bench.get("task"):
             raise ConfigError(f"{where}.task: `data: builtin` needs the harness's task name in `task`")
         if bench["format"] == "humaneval" and not config.get("allow_code_execution", False):

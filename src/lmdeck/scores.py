@@ -12,7 +12,7 @@ import pandas as pd
 
 from lmdeck.harness import lmeval, opencompass
 
-COLUMNS = ["model", "benchmark", "subtask", "harness", "metric", "shots", "score", "stderr", "n", "source",
+COLUMNS = ["model", "benchmark", "subtask", "harness", "metric", "shots", "score", "stderr", "n", "aggregation", "source",
            "harness_version", "model_sha256", "data_sha256", "started", "seconds", "category", "table", "reference"]
 AGGREGATE = "all"  # subtask label of a benchmark's headline row
 PARSERS = {"lm-eval": lmeval.parse, "opencompass": opencompass.parse}
@@ -71,7 +71,7 @@ def measured_rows(manifests: list[Path], spec: dict) -> list[dict]:
             score, stderr, n = aggregate(frame, bench.get("aggregation", "micro"))
             out.extend(subtasks)
             out.append({**base, "subtask": AGGREGATE, "metric": subtasks[0]["metric"], "score": score,
-                        "stderr": stderr, "n": n})
+                        "stderr": stderr, "n": n, "aggregation": bench.get("aggregation", "micro")})
     return out
 
 
@@ -97,7 +97,7 @@ def read_reported(path: str | Path, table: str, spec: dict) -> list[dict]:
         shots = re.match(r"\s*(\d+)", rec["shots"])
         rows.append({"model": rec["model"], "benchmark": rec["benchmark"], "subtask": AGGREGATE, "harness": "",
                      "metric": rec["metric"], "shots": int(shots.group(1)) if shots else None, "score": score,
-                     "stderr": math.nan, "n": None, "source": "reported", "harness_version": "",
+                     "stderr": math.nan, "n": None, "aggregation": "", "source": "reported", "harness_version": "",
                      "model_sha256": "", "data_sha256": "", "started": "", "seconds": math.nan,
                      "category": categories[rec["benchmark"]], "table": table, "reference": rec["source"]})
     return rows

@@ -79,7 +79,10 @@ def model_args(model: dict) -> dict:
 
 def load_model(model: dict):
     """The lm-eval LM object, loaded once per job and reused for every benchmark."""
+    import lm_eval.models  # noqa: F401  (registers lm-eval's own backends: hf, vllm, ...)
     from lm_eval.api.registry import get_model
+
+    from lmdeck.harness import replay  # noqa: F401  (registers the lmdeck-replay backend)
 
     backend = model.get("lm_eval", {}).get("backend", "hf")
     args = model_args(model)

@@ -1,0 +1,68 @@
+"""The nine benchmarks from their authors' files (../shared/benchdata) through the real pipeline."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import SHARED, absolutize, default_config, run_snakemake
+from lmdeck import benchmarks
+
+pytestmark = pytest.mark.slow
+BENCHDATA = SHARED / "benchdata"
+FOLDERS = {"mmlu": "mmlu/derived_hendrycks_layout", "ceval": "ceval", "cmmlu": "cmmlu", "gaokao": "gaokao",
+           "agieval": "agieval", "gsm8k": "gsm8k", "math": "math", "humaneval": "humaneval", "bbh": "bbh"}
+
+needs_benchdata = pytest.mark.skipif(not BENCHDATA.is_dir(), reason=f"{BENCHDATA} not present (shared samples)")
+
+
+def benchdata_config() -> dict:
+    config = absolutize(default_config())
+    config["models"] = config["models"][:1]
+    for bench in config["benchmarks"]:
+        bench["data"] = str(BENCHDATA / FOLDERS[bench["format"]])
+        if bench["format"] in {"gsm8k", "math", "bbh", "humaneval"}:
+            bench["max_gen_toks"] = 24  # a random model's text is garbage anyway; keep CI fast
+    return config
+
+
+@needs_benchdata
+def test_every_benchmark_measured_with_all_items(tmp_path):
+    config = benchdata_config()
+    proc = run_snakemake(tmp_path, config, "results/scores.csv")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    scores = pd.read_csv(tmp_path / "results" / "scores.csv")
+    headline = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")].set_index("benchmark")
+    for bench in config["benchmarks"]:
+        items = benchmarks.load_benchmark(bench["format"], bench["data"], bench["shots"])
+        assert headline.loc[bench["name"], "n"] == len(items), bench["name"]
+        assert 0 <= headline.loc[bench["name"], "score"] <= 100
+        subtasks = set(scores[(scores["benchmark"] == bench["name"]) & (scores["subtask"] != "all")]["subtask"])
+        assert subtasks == {item.subtask for item in items}, bench["name"]
+    assert headline.loc["C-Eval", "aggregation"] == "macro" and headline.loc["MMLU", "aggregation"] == "micro"
+
+
+def replay_model(name: str, answers) -> dict:
+    return {"name": name, "path": f"replay/{name}", "kind": "base",
+            "lm_eval": {"backend": "lmdeck-replay", "model_args": {"answers": str(answers)}}}
+
+
+@needs_benchdata
+def test_humaneval_canonical_solutions_pass_and_wrong_ones_fail(tmp_path):
+    """Recorded completions go through lm-eval, the scorer and the sandbox: canonical 100, wrong 0."""
+    config = benchdata_config()
+    humaneval = next(b for b in config["benchmarks"] if b["format"] == "humaneval")
+    items = benchmarks.load_benchmark("humaneval", humaneval["data"], 0)
+    canonical, wrong = tmp_path / "canonical.jsonl", tmp_path / "wrong.jsonl"
+    canonical.write_text("".join(json.dumps({"prompt": i.prompt, "completion": i.meta["canonical_solution"]}) + "\n"
+                                 for i in items))
+    wrong.write_text("".join(json.dumps({"prompt": i.prompt, "completion": "    return None\n"}) + "\n"
+                             for i in items))
+    config["models"] = [replay_model("canonical", canonical), replay_model("wrong", wrong)]
+    config["benchmarks"] = [humaneval]
+    proc = run_snakemake(tmp_path / "run", config, "results/scores.csv")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    scores = pd.read_csv(tmp_path / "run" / "results" / "scores.csv")
+    headline = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")].set_index("model")
+    assert headline.loc["canonical", "score"] == 100.0 and headline.loc["canonical", "n"] == len(items)
+    assert headline.loc["wrong", "score"] == 0.0
