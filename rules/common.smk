@@ -1,6 +1,8 @@
 # Config validation and the input functions: the only place that turns config into file lists.
 import json
+import os
 import re
+import sys
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -10,6 +12,19 @@ from lmdeck.benchmarks import source_files
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 lmconfig.check(config)
+
+# Harness jobs record a failed benchmark instead of failing when the run keeps going, so
+# the deck can still be made (lmdeck.harness.common.Job). An env var, not a param: a param
+# change would rerun every harness job.
+def _keep_going():
+    settings = getattr(workflow, "execution_settings", None)
+    if settings is not None:
+        return settings.keep_going
+    # Not yet set while the Snakefile is parsed: read the command line.
+    return any(arg in ("--keep-going", "-k", "--keep_going") for arg in sys.argv)
+
+
+os.environ["LMDECK_KEEP_GOING"] = "1" if _keep_going() else "0"
 
 MODELS = [m["name"] for m in config["models"]]
 LOCAL_BENCHMARKS = [b["name"] for b in config["benchmarks"] if lmconfig.is_local_data(b)]
@@ -60,6 +75,21 @@ def job_spec_json(harness):
 
 def manifests():
     return [f"results/raw/{h}/{m}/manifest.json" for h in lmconfig.harnesses_in_use(config) for m in MODELS]
+
+
+def retry_failed_jobs():
+    """A manifest that records failed benchmarks (a --keep-going run) is removed, so its job runs
+    again; benchmarks that succeeded are reused from their per-benchmark results. The merged
+    failure list goes too, so that the merge (and what follows it) is redone."""
+    for path in map(Path, manifests()):
+        if path.exists() and any(e.get("status", "ok") != "ok"
+                                 for e in json.loads(path.read_text(encoding="utf-8"))["benchmarks"]):
+            logger.info(f"{path} records failed benchmarks: its job will run again")
+            path.unlink()
+            Path("results/failures.csv").unlink(missing_ok=True)
+
+
+retry_failed_jobs()
 
 
 def report_spec():
@@ -116,8 +146,11 @@ paper_pdf = lambda: _PAPER_PDF  # decided once per run: the network check is not
 
 
 def get_final_output():
-    return [
+    # The manifests are targets too: a harness job whose manifest went missing (a failed
+    # job to retry) must run even though the scores downstream look up to date.
+    return manifests() + [
         "results/scores.csv",
+        "results/failures.csv",
         "results/tables/base.md",
         "results/tables/reported_vs_measured.md",
         f"slides/{REPORT}.md",

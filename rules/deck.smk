@@ -44,6 +44,7 @@ rule preview:
 rule deck:
     input:
         scores="results/scores.csv",
+        failures="results/failures.csv",
         figures=rules.figures.output,
         preview=[f"{ATTACHMENTS}/Preview.png"] if paper_pdf() else [],
         templates=sorted(str(p) for p in TEMPLATES.rglob("*.j2")),
@@ -59,7 +60,7 @@ rule deck:
         f"benchmarks/deck/{REPORT}.tsv"
     shell:
         "lmdeck deck --scores {input.scores:q} --spec {params.spec:q} --report {params.report:q}"
-        " --attachments {ATTACHMENTS} {params.preview} --templates {TEMPLATES:q} --out {output:q} > {log:q} 2>&1"
+        " --failures {input.failures:q} --attachments {ATTACHMENTS} {params.preview} --templates {TEMPLATES:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule export:

@@ -38,15 +38,17 @@ def cmd_run_harness(args) -> None:
 
     spec = json.loads(args.spec)
     runner = {"lm-eval": lmeval.run, "opencompass": opencompass.run}[spec["harness"]]
-    runner(spec, Path(args.out))
+    runner(spec, Path(args.out), args.log)
 
 
 def cmd_merge_scores(args) -> None:
     from lmdeck import scores
 
     spec = json.loads(args.spec)
-    frame = scores.build_table([Path(m) for m in args.manifests], spec)
+    failures: list[dict] = []
+    frame = scores.build_table([Path(m) for m in args.manifests], spec, failures)
     scores.write(frame, Path(args.csv), Path(args.parquet) if args.parquet else None)
+    scores.write_failures(failures, Path(args.failures))
 
 
 def cmd_tables(args) -> None:
@@ -92,7 +94,7 @@ def cmd_deck(args) -> None:
 
     out = Path(args.out)
     assets = deck.find_assets(Path(args.attachments), out.parent, with_preview=args.preview)
-    deck.write_deck(out, json.loads(args.report), json.loads(args.spec), Path(args.scores), assets,
+    deck.write_deck(out, json.loads(args.report), json.loads(args.spec), Path(args.scores), Path(args.failures), assets,
                     Path(args.benchmarks_dir), Path(args.templates) if args.templates else deck.TEMPLATES)
 
 
@@ -121,12 +123,14 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run-harness", help="evaluate one model on its benchmarks with one harness")
     s.add_argument("--spec", required=True, help="job spec JSON (lmdeck.config.job_spec)")
     s.add_argument("--out", required=True, help="manifest.json to write")
+    s.add_argument("--log", help="the job's log file, named in failure reports")
     s.set_defaults(func=cmd_run_harness)
 
     s = sub.add_parser("merge-scores", help="parse every harness output into one tidy table")
     s.add_argument("--spec", required=True)
     s.add_argument("--csv", required=True)
     s.add_argument("--parquet")
+    s.add_argument("--failures", required=True, help="CSV of model x benchmark evaluations that failed")
     s.add_argument("manifests", nargs="*")
     s.set_defaults(func=cmd_merge_scores)
 
@@ -155,6 +159,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--spec", required=True)
     s.add_argument("--report", required=True)
     s.add_argument("--attachments", required=True, help="folder of the deck's images")
+    s.add_argument("--failures", required=True, help="failures.csv from merge-scores")
     s.add_argument("--preview", action="store_true", help="show the paper preview on the title slide")
     s.add_argument("--benchmarks-dir", default="benchmarks")
     s.add_argument("--templates", help="template folder (default: the repo's templates/)")
@@ -175,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
+    except (ValueError, OSError, RuntimeError) as err:
         print(f"lmdeck {args.command}: error: {err}", file=sys.stderr)
         return 1
     return 0

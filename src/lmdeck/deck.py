@@ -127,15 +127,23 @@ def benchmark_slides(spec: dict) -> list[dict]:
     return by_category
 
 
-def not_evaluated(scores: pd.DataFrame, spec: dict) -> list[str]:
-    """Model x benchmark cells the config asked for that have no measured score."""
+def not_evaluated(scores: pd.DataFrame, spec: dict, failures: pd.DataFrame, table: str) -> list[str]:
+    """Cells of one results table (base/chat) the config asked for that have no measured score,
+    with the log to read when the evaluation failed."""
     measured = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")]
     have = set(zip(measured["model"], measured["benchmark"]))
-    return [f"{m['name']} × {b['name']}" for m in spec["models"] for b in spec["benchmarks"]
-            if (m["name"], b["name"]) not in have]
+    logs = {(f["model"], f["benchmark"]): f["log"] for f in failures.to_dict("records")}
+    out = []
+    for m in (m for m in spec["models"] if m.get("kind", "base") == table):
+        for b in spec["benchmarks"]:
+            if (m["name"], b["name"]) not in have:
+                log = logs.get((m["name"], b["name"]))
+                out.append(f"{m['name']} × {b['name']}" + (f" (failed, log: {log})" if log else ""))
+    return out
 
 
-def context(report: dict, spec: dict, scores: pd.DataFrame, assets: dict, benchmarks_dir: Path) -> dict:
+def context(report: dict, spec: dict, scores: pd.DataFrame, failures: pd.DataFrame, assets: dict,
+            benchmarks_dir: Path) -> dict:
     base = tables.score_pivot(scores, spec, "base")
     chat = tables.score_pivot(scores, spec, "chat")
     delta = tables.reported_vs_measured(scores, spec)
@@ -157,7 +165,7 @@ def context(report: dict, spec: dict, scores: pd.DataFrame, assets: dict, benchm
         "delta_tables": [(model, Markup(tables.frame_markdown(rows.drop(columns=["Model"]))))
                          for model, rows in delta.groupby("Model", sort=False)],
         "missing_note": tables.MISSING_NOTE,
-        "not_evaluated": not_evaluated(scores, spec),
+        "not_evaluated": {t: not_evaluated(scores, spec, failures, t) for t in ("base", "chat")},
         "tolerance": spec.get("tolerance", 5),
         "provenance": provenance(scores, spec, benchmarks_dir),
         "reference_pages": chunks(report.get("references", []), 5),
@@ -182,7 +190,10 @@ def report_defaults() -> dict:
 
 
 def render(report: dict, spec: dict, scores: pd.DataFrame, assets: dict, benchmarks_dir: Path,
-           template_dir: Path = TEMPLATES) -> str:
+           template_dir: Path = TEMPLATES, failures: pd.DataFrame | None = None) -> str:
+    from lmdeck.scores import FAILURE_COLUMNS
+
+    failures = failures if failures is not None else pd.DataFrame(columns=FAILURE_COLUMNS)
     report = {**report_defaults(), "paper": {}, **report}
     env = environment(template_dir)
     for section in report["sections"]:
@@ -192,7 +203,7 @@ def render(report: dict, spec: dict, scores: pd.DataFrame, assets: dict, benchma
             raise DeckError(f"report.sections: no template for section {section!r} "
                             f"(expected {template_dir / 'slides' / (section + '.md.j2')})") from None
     images = {k: image(v, k) for k, v in assets.items()}
-    ctx = context(report, spec, scores, images, benchmarks_dir)
+    ctx = context(report, spec, scores, failures, images, benchmarks_dir)
     ctx["charts"] = [(k.removeprefix("chart_"), img) for k, img in sorted(images.items())
                      if k.startswith("chart_") and img]
     return env.get_template("deck.md.j2").render(**ctx)
@@ -207,9 +218,9 @@ def find_assets(attachments: Path, deck_dir: Path, with_preview: bool) -> dict[s
             os.path.relpath(p, deck_dir) for p in names}
 
 
-def write_deck(out: Path, report: dict, spec: dict, scores_csv: Path, assets: dict, benchmarks_dir: Path,
-               template_dir: Path = TEMPLATES) -> None:
-    from lmdeck.scores import read
+def write_deck(out: Path, report: dict, spec: dict, scores_csv: Path, failures_csv: Path, assets: dict,
+               benchmarks_dir: Path, template_dir: Path = TEMPLATES) -> None:
+    from lmdeck.scores import read, read_failures
 
-    text = render(report, spec, read(scores_csv), assets, benchmarks_dir, template_dir)
+    text = render(report, spec, read(scores_csv), assets, benchmarks_dir, template_dir, read_failures(failures_csv))
     write_text(out, text)

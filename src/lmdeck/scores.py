@@ -38,7 +38,11 @@ def aggregate(rows: pd.DataFrame, how: str) -> tuple[float, float, int]:
     return score, stderr, int(n.sum())
 
 
-def measured_rows(manifests: list[Path], spec: dict) -> list[dict]:
+FAILURE_COLUMNS = ["model", "benchmark", "harness", "error", "log"]
+
+
+def measured_rows(manifests: list[Path], spec: dict, failures: list[dict] | None = None) -> list[dict]:
+    """Parsed rows of every manifest; benchmarks whose evaluation failed go to `failures`."""
     benches = {b["name"]: b for b in spec["benchmarks"]}
     models = {m["name"]: m for m in spec["models"]}
     out = []
@@ -50,6 +54,12 @@ def measured_rows(manifests: list[Path], spec: dict) -> list[dict]:
         for entry in manifest["benchmarks"]:
             bench = benches.get(entry["benchmark"])
             if bench is None:
+                continue
+            if entry.get("status", "ok") != "ok":
+                if failures is not None:
+                    failures.append({"model": model["name"], "benchmark": bench["name"],
+                                     "harness": manifest["harness"], "error": entry.get("error", ""),
+                                     "log": entry.get("log", "")})
                 continue
             bench_dir = Path(entry["dir"])
             run = json.loads((bench_dir / "run.json").read_text(encoding="utf-8"))
@@ -103,12 +113,24 @@ def read_reported(path: str | Path, table: str, spec: dict) -> list[dict]:
     return rows
 
 
-def build_table(manifests: list[Path], spec: dict) -> pd.DataFrame:
+def check_reported_as(spec: dict, reported_rows: list[dict]) -> None:
+    known = {row["model"] for row in reported_rows}
+    for i, model in enumerate(spec["models"]):
+        target = model.get("reported_as")
+        if target and target not in known:
+            files = ", ".join(r["file"] for r in spec.get("reported", [])) or "no reported files"
+            raise ScoresError(f"models[{i}].reported_as: {target!r} is not a model in the reported CSVs ({files})")
+
+
+def build_table(manifests: list[Path], spec: dict, failures: list[dict] | None = None) -> pd.DataFrame:
     # Stable order so repeated runs write identical files: measured rows sorted, reported
     # rows in their files' order (the paper's order, which the tables keep).
-    rows = sorted(measured_rows(manifests, spec), key=lambda r: (r["model"], r["benchmark"], r["subtask"]))
+    reported_rows = []
     for reported in spec.get("reported", []):
-        rows.extend(read_reported(reported["file"], reported["table"], spec))
+        reported_rows.extend(read_reported(reported["file"], reported["table"], spec))
+    check_reported_as(spec, reported_rows)
+    measured = measured_rows(manifests, spec, failures)
+    rows = sorted(measured, key=lambda r: (r["model"], r["benchmark"], r["subtask"])) + reported_rows
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["n"] = frame["n"].astype("Int64")
     frame["shots"] = frame["shots"].astype("Int64")
@@ -123,6 +145,19 @@ def write(frame: pd.DataFrame, csv_path: Path, parquet_path: Path | None = None)
     if parquet_path:
         with atomic_path(parquet_path) as tmp:
             frame.to_parquet(tmp, index=False)
+
+
+def write_failures(failures: list[dict], path: Path) -> None:
+    from lmdeck.fileio import atomic_path
+
+    with atomic_path(path) as tmp:
+        pd.DataFrame(failures, columns=FAILURE_COLUMNS).to_csv(tmp, index=False)
+
+
+def read_failures(path: Path) -> pd.DataFrame:
+    if not Path(path).exists():
+        return pd.DataFrame(columns=FAILURE_COLUMNS)
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 def read(csv_path: Path) -> pd.DataFrame:

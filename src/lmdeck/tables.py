@@ -36,10 +36,13 @@ def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
     """Rows: reported models first (file order), then measured; columns: benchmarks + Average."""
     rows = headline(scores)
     rows = rows[rows["table"] == table].drop_duplicates(["model", "benchmark", "source"], keep="first")
-    if rows.empty:
+    if rows.empty and not any(m.get("kind", "base") == table for m in spec["models"]):
         return pd.DataFrame(columns=benchmark_order(spec) + ["Average"])
     rows = rows.assign(label=[row_label(m, s, spec) for m, s in zip(rows["model"], rows["source"])])
     order = list(dict.fromkeys(rows.sort_values("source", kind="stable", ascending=False)["label"]))
+    # A configured model whose evaluation failed still gets its row, all dashes.
+    order += [label for label in (row_label(m["name"], "measured", spec) for m in spec["models"]
+                                  if m.get("kind", "base") == table) if label not in order]
     pivot = rows.pivot(index="label", columns="benchmark", values="score")
     pivot = pivot.reindex(index=order, columns=benchmark_order(spec))
     # An average over a partial row would compare unlike things: only complete rows get one.

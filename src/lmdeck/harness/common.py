@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -106,6 +108,65 @@ def is_cached(bench_dir: Path, expected: str) -> bool:
     return json.loads(run_file.read_text(encoding="utf-8")).get("fingerprint") == expected
 
 
+class JobFailed(RuntimeError):
+    pass
+
+
+class Job:
+    """One harness job's bookkeeping: which benchmarks are cached, which ran, which failed.
+
+    A failed benchmark never stops the others. At the end, failures either stop the job
+    (the default: Snakemake then reports the job and its log) or, when Snakemake runs with
+    --keep-going (LMDECK_KEEP_GOING=1), are recorded in the manifest so the deck can still be
+    made and name what is missing; the next run sees them and runs the job again
+    (rules/common.smk: retry_failed_jobs).
+    """
+
+    def __init__(self, spec: dict, manifest: Path, version: str, log: str | None = None):
+        self.spec, self.manifest, self.version, self.log = spec, Path(manifest), version, log
+        self.job_dir = self.manifest.parent
+        self.job_dir.mkdir(parents=True, exist_ok=True)
+        self.model_sha = model_fingerprint(spec["model"])
+        self.entries: dict[str, dict] = {}
+        self.expected: dict[str, tuple[str, dict]] = {}
+        self.todo: list[dict] = []
+        for bench in spec["benchmarks"]:
+            data = data_info(bench)
+            expected = fingerprint(spec, bench, self.model_sha, data["data_sha256"], version)
+            self.expected[bench["name"]] = (expected, data)
+            cached = is_cached(self.bench_dir(bench), expected)
+            self.entries[bench["name"]] = {"benchmark": bench["name"], "dir": str(self.bench_dir(bench)),
+                                           "cached": cached, "status": "ok"}
+            if not cached:
+                (self.bench_dir(bench) / "run.json").unlink(missing_ok=True)
+                self.todo.append(bench)
+
+    def bench_dir(self, bench: dict) -> Path:
+        return self.job_dir / bench["name"]
+
+    def done(self, bench: dict, clock: "Stopwatch") -> None:
+        expected, data = self.expected[bench["name"]]
+        write_run_record(self.bench_dir(bench), fingerprint=expected, started=clock.started, seconds=clock.seconds,
+                         harness_version=self.version, model_sha256=self.model_sha,
+                         data_sha256=data["data_sha256"], shots=bench.get("shots"))
+
+    def failed(self, bench: dict, error: BaseException) -> None:
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+        message = f"{type(error).__name__}: {error}".strip()
+        self.entries[bench["name"]].update(status="failed", error=message[:500], log=self.log or "")
+
+    def finish(self) -> None:
+        failures = [e for e in self.entries.values() if e["status"] == "failed"]
+        if failures and os.environ.get("LMDECK_KEEP_GOING") != "1":
+            names = ", ".join(f"{self.spec['model']['name']} × {e['benchmark']}" for e in failures)
+            raise JobFailed(f"{self.spec['harness']} failed for {names}: {failures[0]['error']}"
+                            + (f" (log: {self.log})" if self.log else ""))
+        fileio.write_json(self.manifest, {"harness": self.spec["harness"], "model": self.spec["model"]["name"],
+                                          "benchmarks": list(self.entries.values())})
+
+
 def go_offline_where_possible(spec: dict) -> None:
     """Local model and local data need no hub: say so, so nothing tries the network."""
     import os
@@ -133,7 +194,3 @@ class Stopwatch:
 def write_run_record(bench_dir: Path, **record) -> None:
     """Written last: its presence marks the benchmark's results as complete."""
     fileio.write_json(bench_dir / "run.json", record)
-
-
-def write_manifest(out: Path, spec: dict, entries: list[dict]) -> None:
-    fileio.write_json(out, {"harness": spec["harness"], "model": spec["model"]["name"], "benchmarks": entries})

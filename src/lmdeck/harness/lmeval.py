@@ -115,28 +115,27 @@ def evaluate(lm, bench: dict, bench_dir: Path, code_timeout_s: float, chat: bool
     return results
 
 
-def run(spec: dict, manifest: Path) -> None:
+def run(spec: dict, manifest: Path, log: str | None = None) -> None:
     common.go_offline_where_possible(spec)
-    job_dir = manifest.parent
-    model_sha = common.model_fingerprint(spec["model"])
-    version = harness_version()
-    entries, lm = [], None
-    for bench in spec["benchmarks"]:
-        bench_dir = job_dir / bench["name"]
-        data = common.data_info(bench)
-        expected = common.fingerprint(spec, bench, model_sha, data["data_sha256"], version)
-        cached = common.is_cached(bench_dir, expected)
-        if not cached:
+    job = common.Job(spec, manifest, harness_version(), log)
+    lm, load_error = None, None
+    for bench in job.todo:
+        try:
+            if load_error:
+                raise load_error
             if lm is None:
-                lm = load_model(spec["model"])
-            (bench_dir / "run.json").unlink(missing_ok=True)
+                try:
+                    lm = load_model(spec["model"])
+                except Exception as err:  # every benchmark of this model fails the same way
+                    load_error = err
+                    raise
             with common.Stopwatch() as clock:
-                evaluate(lm, bench, bench_dir, spec["code_timeout_s"], chat=spec["model"].get("kind") == "chat")
-            common.write_run_record(bench_dir, fingerprint=expected, started=clock.started, seconds=clock.seconds,
-                                    harness_version=version, model_sha256=model_sha,
-                                    data_sha256=data["data_sha256"], shots=bench.get("shots"))
-        entries.append({"benchmark": bench["name"], "dir": str(bench_dir), "cached": cached})
-    common.write_manifest(manifest, spec, entries)
+                evaluate(lm, bench, job.bench_dir(bench), spec["code_timeout_s"],
+                         chat=spec["model"].get("kind") == "chat")
+            job.done(bench, clock)
+        except Exception as err:
+            job.failed(bench, err)
+    job.finish()
 
 
 def parse(bench_dir: Path, metric: str = "acc") -> list[dict]:

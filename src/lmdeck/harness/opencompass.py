@@ -129,40 +129,35 @@ def run_opencompass(config_path: Path, job_dir: Path) -> Path:
     return runs[-1]
 
 
-def run(spec: dict, manifest: Path) -> None:
+def run(spec: dict, manifest: Path, log: str | None = None) -> None:
     common.go_offline_where_possible(spec)
-    job_dir = manifest.parent
-    job_dir.mkdir(parents=True, exist_ok=True)
-    model_sha = common.model_fingerprint(spec["model"])
-    version = harness_version()
-    todo, expected, entries = [], {}, []
-    for bench in spec["benchmarks"]:
-        data = common.data_info(bench)
-        expected[bench["name"]] = (common.fingerprint(spec, bench, model_sha, data["data_sha256"], version), data)
-        cached = common.is_cached(job_dir / bench["name"], expected[bench["name"]][0])
-        if not cached:
-            todo.append(bench)
-            (job_dir / bench["name"] / "run.json").unlink(missing_ok=True)
-        entries.append({"benchmark": bench["name"], "dir": str(job_dir / bench["name"]), "cached": cached})
-    if todo:
-        config_path, index = write_config(spec, todo, job_dir, spec["code_timeout_s"])
-        with common.Stopwatch() as clock:
-            out_dir = run_opencompass(config_path, job_dir)
-        results_dir = out_dir / "results" / spec["model"]["name"]
-        for bench in todo:
-            bench_dir = job_dir / bench["name"]
-            mine = {abbr: sub for abbr, (b, sub) in index.items() if b == bench["name"]}
-            collected = bench_dir / "results"
-            shutil.rmtree(collected, ignore_errors=True)
-            collected.mkdir(parents=True)
-            for source in sorted(results_dir.glob("*.json")):
-                if source.stem in mine or bench["data"] == "builtin":
-                    shutil.copy(source, collected / source.name)
-            fileio.write_json(bench_dir / "index.json", mine)
-            common.write_run_record(bench_dir, fingerprint=expected[bench["name"]][0], started=clock.started,
-                                    seconds=clock.seconds, harness_version=version, model_sha256=model_sha,
-                                    data_sha256=expected[bench["name"]][1]["data_sha256"], shots=bench.get("shots"))
-    common.write_manifest(manifest, spec, entries)
+    job = common.Job(spec, manifest, harness_version(), log)
+    if job.todo:
+        try:
+            config_path, index = write_config(spec, job.todo, job.job_dir, spec["code_timeout_s"])
+            with common.Stopwatch() as clock:
+                out_dir = run_opencompass(config_path, job.job_dir)
+        except Exception as err:  # one OpenCompass run serves all benchmarks: all fail together
+            for bench in job.todo:
+                job.failed(bench, err)
+        else:
+            results_dir = out_dir / "results" / spec["model"]["name"]
+            for bench in job.todo:
+                collect_results(bench, job.bench_dir(bench), results_dir, index)
+                job.done(bench, clock)
+    job.finish()
+
+
+def collect_results(bench: dict, bench_dir: Path, results_dir: Path, index: dict) -> None:
+    """Copy this benchmark's result files out of OpenCompass's timestamped run folder."""
+    mine = {abbr: sub for abbr, (b, sub) in index.items() if b == bench["name"]}
+    collected = bench_dir / "results"
+    shutil.rmtree(collected, ignore_errors=True)
+    collected.mkdir(parents=True)
+    for source in sorted(results_dir.glob("*.json")):
+        if source.stem in mine or bench["data"] == "builtin":
+            shutil.copy(source, collected / source.name)
+    fileio.write_json(bench_dir / "index.json", mine)
 
 
 def parse(bench_dir: Path, metric: str = "accuracy") -> list[dict]:
