@@ -169,3 +169,22 @@ def test_second_report_needs_only_a_config(tmp_path):
     chat = pd.read_csv(tmp_path / "results" / "tables" / "chat.csv")
     assert list(chat.columns) == ["Model", "CMMLU", "GSM8K", "BBH", "Average"]
     assert (tmp_path / "slides" / "chatcmp.pdf").exists()
+
+
+def test_snakemake_report_registers_figures_and_tables(workflow):
+    proc = run_snakemake(workflow["dir"], workflow["first"], "--report", "report.html")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (workflow["dir"] / "report.html").read_text(encoding="utf-8", errors="replace")
+    for name in ("scores.csv", "Table2.png", "Preview.png", "chart_exams.png"):
+        assert name in html, name
+
+
+def test_offline_paper_url_drops_the_preview_with_a_warning(tmp_path):
+    from conftest import absolutize, default_config
+
+    config = absolutize(default_config())
+    config["report"]["paper"]["pdf"] = ["https://lmdeck-offline-check.invalid/paper.pdf"]
+    proc = run_snakemake(tmp_path, config, "-n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    output = proc.stdout + proc.stderr
+    assert "report.paper.pdf: none of" in output and "rule preview" not in output
