@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: a range would pull a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[test]'
+	# The SLURM executor plugin, without its declared pandas<3 (see pyproject.toml).
+	$(PY) -m pip install -q --no-deps snakemake-executor-plugin-slurm==2.6.1
 	touch $@
 
 $(NODE_STAMP): package.json

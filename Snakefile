@@ -12,6 +12,18 @@ if not workflow.config_settings.configfiles:
 
 
 
+# Cheap steps stay on the submitting machine; harness jobs go to the executor (SLURM, ...).
+localrules:
+    all,
+    prepare_data,
+    merge_scores,
+    tables,
+    figures,
+    preview,
+    deck,
+    export,
+
+
 include: "rules/common.smk"
 include: "rules/models.smk"
 include: "rules/data.smk"

@@ -24,7 +24,8 @@ def _keep_going():
     return any(arg in ("--keep-going", "-k", "--keep_going") for arg in sys.argv)
 
 
-os.environ["LMDECK_KEEP_GOING"] = "1" if _keep_going() else "0"
+# setdefault: a job-side Snakemake (SLURM) inherits the submitting run's choice.
+os.environ.setdefault("LMDECK_KEEP_GOING", "1" if _keep_going() else "0")
 
 MODELS = [m["name"] for m in config["models"]]
 LOCAL_BENCHMARKS = [b["name"] for b in config["benchmarks"] if lmconfig.is_local_data(b)]

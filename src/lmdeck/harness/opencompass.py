@@ -72,13 +72,15 @@ def model_entry(model: dict) -> str:
     model_type = "HuggingFacewithChatTemplate" if model.get("kind") == "chat" else "HuggingFaceBaseModel"
     batch = model.get("batch_size", 8)
     batch = 8 if batch == "auto" else batch
+    # OpenCompass asserts the GPUs it is told about exist: none for a CPU run.
+    num_gpus = 0 if model.get("device", "cpu") == "cpu" else model.get("gpus", 0)
     # OpenCompass runs in the job folder: a local model path must be absolute.
     path = str(Path(model["path"]).resolve()) if Path(model["path"]).is_dir() else model["path"]
     return (f"models = [dict(type={model_type}, abbr={model['name']!r}, path={path!r},\n"
             f"               model_kwargs={kwargs!r},\n"
             f"               tokenizer_kwargs={{'trust_remote_code': {model.get('trust_remote_code', False)!r}, "
             f"'revision': {model.get('revision', 'main')!r}}},\n"
-            f"               max_out_len=256, batch_size={batch}, run_cfg=dict(num_gpus={model.get('gpus', 0)}),\n"
+            f"               max_out_len=256, batch_size={batch}, run_cfg=dict(num_gpus={num_gpus}),\n"
             # Given explicitly, else OpenCompass reads it with trust_remote_code=True.
             f"               max_seq_len={model.get('max_seq_len', 2048)})]\n")
 

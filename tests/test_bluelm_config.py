@@ -1,0 +1,141 @@
+"""config/bluelm-7b.yaml, the report's real models, cannot run here (7B models, GPUs, the hub).
+
+What can be checked without them: the config passes the schema and plans one lm-eval and one
+OpenCompass job per model (`snakemake -n`); every task it names exists in the installed
+lm-eval and OpenCompass; and the harness inputs generated for one job equal the golden files
+in tests/golden/bluelm-7b/. After an intended change, regenerate them with
+
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_bluelm_config.py
+
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, absolutize, jobs_run, run_snakemake
+from lmdeck import config as lmconfig
+from lmdeck.harness import lmeval, opencompass
+
+CONFIG = ROOT / "config" / "bluelm-7b.yaml"
+GOLDEN = Path(__file__).parent / "golden" / "bluelm-7b"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+MODEL = "bluelm-7b-base"  # the job whose harness inputs are golden
+
+
+def raw_config() -> dict:
+    return yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def config() -> dict:
+    return lmconfig.validate(raw_config())  # schema defaults + cross-field checks, as the workflow does
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"no golden file {path}; create it with UPDATE_GOLDEN=1"
+    expected = path.read_text(encoding="utf-8")
+    assert text == expected, f"{path} differs from what is generated now; if intended, regenerate with UPDATE_GOLDEN=1"
+
+
+def test_models_and_benchmarks_are_the_reports(config):
+    models = {m["name"]: m for m in config["models"]}
+    assert {m["path"] for m in models.values()} == {
+        "vivo-ai/BlueLM-7B-Base", "meta-llama/Llama-2-7b-hf", "baichuan-inc/Baichuan2-7B-Base", "THUDM/chatglm2-6b",
+        "vivo-ai/BlueLM-7B-Chat", "meta-llama/Llama-2-7b-chat-hf", "baichuan-inc/Baichuan2-7B-Chat"}
+    for model in models.values():
+        assert (model["dtype"], model["device"], model["gpus"], model["batch_size"]) == ("bfloat16", "cuda", 1, "auto")
+        assert model["trust_remote_code"] == model["path"].startswith(("vivo-ai/", "baichuan-inc/", "THUDM/")), model
+        assert model.get("reported_as"), model["name"]
+    assert {n for n, m in models.items() if m["kind"] == "chat"} == {
+        "bluelm-7b-chat", "llama2-7b-chat", "baichuan2-7b-chat", "chatglm2-6b"}
+    # Every model is compared with a row of the reported table it lands in.
+    reported = {}
+    for entry in config["reported"]:
+        with open(ROOT / entry["file"], encoding="utf-8") as f:
+            reported[entry["table"]] = {line.split(",", 1)[0] for line in f.readlines()[1:]}
+    for model in models.values():
+        assert model["reported_as"] in reported[model["kind"]], model["name"]
+    shots = {b["name"]: b["shots"] for b in config["benchmarks"]}
+    assert shots == {"MMLU": 5, "C-Eval": 5, "CMMLU": 5, "Gaokao": 0, "AGIEval": 0, "GSM8K": 4, "MATH": 4,
+                     "HumanEval": 0, "BBH": 3}
+    assert all(b["data"] == "builtin" and b.get("task") for b in config["benchmarks"])
+    assert config["allow_code_execution"] is True
+    assert config["report"]["abstract"] == yaml.safe_load((ROOT / "config" / "config.yaml").read_text(
+        encoding="utf-8"))["report"]["abstract"]
+
+
+def test_lm_eval_tasks_exist_in_the_installed_lm_eval(config):
+    from lm_eval.tasks import TaskManager
+
+    known = set(TaskManager().all_tasks)
+    for bench in lmconfig.benchmarks_for(config, "lm-eval"):
+        assert bench["task"] in known, f"{bench['name']}: lm-eval has no task or group {bench['task']!r}"
+
+
+def test_opencompass_dataset_configs_exist(config):
+    for bench in lmconfig.benchmarks_for(config, "opencompass"):
+        module, _, variable = bench["task"].partition(":")
+        datasets = getattr(importlib.import_module(module), variable, None)
+        assert isinstance(datasets, list) and datasets, f"{bench['name']}: {bench['task']} is not a dataset list"
+
+
+def test_dry_run_plans_one_job_per_model_and_harness(tmp_path):
+    """The workflow accepts the config (schema, cross-field checks) and plans the harness jobs
+    on a GPU each; builtin data needs no prepare_data, hub models no build_model."""
+    config = absolutize(raw_config())
+    config["report"]["paper"].pop("pdf", None)  # no network check for the paper preview
+    proc = run_snakemake(tmp_path, config, "-n")
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    jobs = Counter(jobs_run(proc))
+    n_models = len(config["models"])
+    assert jobs["lm_eval"] == n_models and jobs["opencompass"] == n_models, jobs
+    assert jobs["prepare_data"] == 0 and jobs["build_model"] == 0, jobs
+    assert {"merge_scores", "tables", "figures", "deck", "export"} <= set(jobs)
+    harness_resources = re.findall(r"rule (?:lm_eval|opencompass):.*?resources: ([^\n]*)", proc.stdout, re.S)
+    assert len(harness_resources) == 2 * n_models and all("gpu=1" in r for r in harness_resources)
+
+
+def test_lm_eval_job_matches_golden(config):
+    spec = lmconfig.job_spec(config, MODEL, "lm-eval")
+    check_golden(f"lm_eval.{MODEL}.spec.json", json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    # What lm-eval is asked for: the model's arguments, and each task with its shots.
+    request = {
+        "backend": spec["model"]["lm_eval"]["backend"],
+        "model_args": lmeval.model_args(spec["model"]),
+        "batch_size": spec["model"]["batch_size"],
+        "device": spec["model"]["device"],
+        "tasks": [{"task": b["task"], "num_fewshot": b["shots"]} for b in spec["benchmarks"]],
+    }
+    check_golden(f"lm_eval.{MODEL}.request.json", json.dumps(request, indent=2, sort_keys=True) + "\n")
+
+
+def test_opencompass_config_matches_golden_and_loads(config, tmp_path):
+    spec = lmconfig.job_spec(config, MODEL, "opencompass")
+    job_dir = tmp_path / "job"
+    path, index = opencompass.write_config(spec, spec["benchmarks"], job_dir, spec["code_timeout_s"])
+    assert index == {}  # builtin datasets only: nothing written from local data
+    text = path.read_text(encoding="utf-8").replace(str(job_dir.resolve()), "<JOB_DIR>")
+    check_golden(f"opencompass.{MODEL}.config.py", text)
+
+    from mmengine.config import Config
+
+    loaded = Config.fromfile(str(path))  # OpenCompass reads it this way: imports resolve, datasets expand
+    abbrs = [d["abbr"] for d in loaded.datasets]
+    assert sum(a.startswith("ceval-") for a in abbrs) == 52
+    assert sum(a.startswith("GaokaoBench_") for a in abbrs) > 0
+    assert loaded.models[0]["path"] == "vivo-ai/BlueLM-7B-Base" and loaded.models[0]["run_cfg"]["num_gpus"] == 1
