@@ -197,6 +197,13 @@ cmd_stop() {
   stop_pidfile slurmd "$SLURMD_PID"
   stop_pidfile slurmctld "$CTLD_PID"
   stop_pidfile munged "$MUNGE_PID"
+  # Take our config away with the daemons: with a slurm.conf but no controller, every
+  # `scontrol` waits out its 10 s message timeout, and Snakemake's SLURM plugin runs
+  # `scontrol show config` each time Snakemake starts, SLURM run or not. (start rewrites it.)
+  local f
+  for f in "$CONF" "$GRES"; do
+    if [[ -f $f ]] && grep -qF "$MARKER" "$f"; then rm -f "$f"; fi
+  done
 }
 
 cmd_status() {
