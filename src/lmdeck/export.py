@@ -36,29 +36,49 @@ def marp_command() -> list[str]:
     raise ExportError("marp-cli not found: run `npm install` in the repository (make setup does it)")
 
 
-def run_marp(deck: Path, theme: Path, out: Path, *extra: str) -> None:
+def marp_args(deck: Path, theme: Path, out: Path, *extra: str) -> tuple[list[str], dict]:
     browser = find_browser()
     if browser is None:
         raise ExportError("no Chromium/Chrome found: install `chromium` or set CHROME_PATH")
     cmd = [*marp_command(), "--no-stdin", "--theme-set", str(theme), "--allow-local-files",
            "--browser", "chrome", "--browser-path", browser, *extra, str(deck), "-o", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "CHROME_PATH": browser})
-    print(proc.stdout + proc.stderr)
+    return cmd, {**os.environ, "CHROME_PATH": browser}
+
+
+def wait(proc: subprocess.Popen, deck: Path) -> None:
+    stdout, stderr = proc.communicate(timeout=600)
+    print(stdout + stderr)
     if proc.returncode != 0:
-        raise ExportError(f"marp-cli failed on {deck} (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        raise ExportError(f"marp-cli failed on {deck} (exit {proc.returncode}): {stderr.strip()[-2000:]}")
+
+
+def run_marp(deck: Path, theme: Path, out: Path, *extra: str) -> None:
+    cmd, env = marp_args(deck, theme, out, *extra)
+    wait(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env), deck)
 
 
 def export(deck: Path, theme: Path, html_out: Path, pdf_out: Path, png_dir: Path) -> None:
-    # Each output is produced beside its target and renamed into place (atomic).
-    for target, extra in ((html_out, ()), (pdf_out, ("--pdf",))):
+    """html, pdf and png conversions run side by side (two of them start a browser each);
+    each output is written beside its target and renamed into place (atomic)."""
+    staging = png_dir.with_name(f".{png_dir.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    jobs = [(html_out, staging / f"{deck.stem}.html", ()), (pdf_out, staging / f"{deck.stem}.pdf", ("--pdf",)),
+            (None, staging / "png" / f"{deck.stem}.png", ("--images", "png"))]
+    running = []
+    for _, produced, extra in jobs:
+        cmd, env = marp_args(deck, theme, produced, *extra)
+        running.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    try:
+        for proc in running:
+            wait(proc, deck)
+    finally:
+        for proc in running:
+            if proc.poll() is None:
+                proc.kill()
+    for target, produced, _ in jobs[:2]:
         with atomic_path(target) as tmp:
-            produced = tmp.with_suffix(target.suffix)
-            run_marp(deck, theme, produced, *extra)
             os.replace(produced, tmp)
-    tmp_dir = png_dir.with_name(f".{png_dir.name}.tmp")
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    tmp_dir.mkdir(parents=True)
-    run_marp(deck, theme, tmp_dir / f"{deck.stem}.png", "--images", "png")
     shutil.rmtree(png_dir, ignore_errors=True)
-    tmp_dir.rename(png_dir)
+    (staging / "png").rename(png_dir)
+    shutil.rmtree(staging, ignore_errors=True)
