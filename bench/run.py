@@ -1,0 +1,890 @@
+#!/usr/bin/env python3
+"""`make bench`: lmdeck's performance figures (issue 7), measured side by side in one run.
+
+Every workflow run happens in a fresh temp working directory
+(`snakemake -s <repo>/Snakefile --directory <tmp> --configfile <tmp>/config.yaml --cores 2`)
+with the default config's relative paths made absolute. Absolute seconds are noisy on a
+shared 2-core machine, so the headline figures are ratios of runs made one after the other;
+CPU seconds and the load average are recorded beside every wall time.
+
+Cases (goal in brackets):
+  1. cold run of the default config vs the naive loop (bench/naive_loop.sh: the lm_eval /
+     opencompass CLI once per model x benchmark, serially) on the same prepared inputs [<= 0.5]
+  2. no-op rerun [<= 3 s]
+  3. template-only change: re-render wall [<= 5 % of the cold run], zero harness jobs
+  4. adding BBH to a run without it: only BBH's work runs (jobs + manifests)
+  5. DAG scale: `snakemake -n` on 20 models x 60 benchmarks [<= 10 s], and its growth
+  6. tables + deck for 100 models x 200 subtasks x 2 harnesses [<= 10 s, <= 1 GiB]
+
+Writes bench/results.md and bench/results.json. `python bench/run.py --cases 5,6` runs a subset.
+
+The whole bench keeps to a wall-clock budget (--budget, default 850 s: `make bench` must stay
+under 15 minutes on a shared 2-core machine). Cheap figures run first; when the naive loop
+would not leave room for the rest, it is stopped between two invocations and its remaining
+invocations are extrapolated from the measured ones (same harness and benchmark on the other
+model), which results.md says; later optional work (adding BBH, DAG growth points) is skipped
+when it would not fit. `--budget 0` runs everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+BIN = Path(sys.executable).parent
+NAIVE_LOOP = BENCH / "naive_loop.sh"
+
+HARNESS_RULES = ("lm_eval", "opencompass")
+FORMATS = ["mmlu", "ceval", "cmmlu", "gaokao", "agieval", "gsm8k", "math", "humaneval", "bbh"]
+CATEGORIES = ["exams", "math", "coding", "reasoning"]
+# DAG-growth points: (models, benchmarks). Builtin-data benchmarks on hub models make two
+# harness jobs per model (plus merge, tables, figures, preview, deck, export, all), so the
+# job count follows the models; the benchmark count sets the size of every job's spec.
+# "local" rows point every benchmark at a demo data folder instead: one prepare_data job per
+# benchmark, and the input functions that list each benchmark's files run for every job.
+DAG_MAIN = (20, 60, "builtin")
+# In priority order (the budget may cut the tail).
+DAG_GROWTH = [(47, 60, "builtin"), (147, 60, "builtin"), (297, 60, "builtin"), (597, 60, "builtin"),
+              (100, 300, "local"), (20, 60, "local"), (20, 960, "builtin")]
+RENDER_SCALE = {"models": 100, "benchmarks": 40, "subtasks": 10}  # 400 subtasks/model, 200 per harness
+
+
+# --------------------------------------------------------------------------- config helpers
+
+def default_config(root: Path = ROOT) -> dict:
+    return yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
+
+
+def absolutize(config: dict, root: Path = ROOT) -> dict:
+    """The default config's paths are relative to the repo; bench runs use a temp dir."""
+    config = copy.deepcopy(config)
+    for bench in config["benchmarks"]:
+        if bench.get("data", "builtin") != "builtin":
+            bench["data"] = str((root / bench["data"]).resolve())
+    for model in config["models"]:
+        if "build" in model:
+            model["build"]["corpus"] = str((root / model["build"].get("corpus", "data/demo")).resolve())
+    for rep in config.get("reported", []):
+        rep["file"] = str((root / rep["file"]).resolve())
+    paper = config.get("report", {}).get("paper", {})
+    if isinstance(paper.get("pdf"), list):
+        paper["pdf"] = [p if p.startswith(("http://", "https://")) else str((root / p).resolve())
+                        for p in paper["pdf"]]
+    elif isinstance(paper.get("pdf"), str) and not paper["pdf"].startswith(("http://", "https://")):
+        paper["pdf"] = str((root / paper["pdf"]).resolve())
+    return config
+
+
+def dag_config(n_models: int, n_benchmarks: int, data: str = "builtin", root: Path = ROOT) -> dict:
+    """A config of hub models `org/model-i` x benchmarks (harnesses alternate), `data: builtin`
+    with a `task`, or with data="local" each benchmark reading the demo folder of its format.
+
+    Nothing in it needs to exist for `snakemake -n`. The report section is the default's."""
+    base = absolutize(default_config(root), root)
+    models = [{"name": f"model-{i}", "path": f"org/model-{i}", "kind": "base" if i % 4 else "chat",
+               "dtype": "bfloat16"} for i in range(n_models)]
+    benchmarks = []
+    for j in range(n_benchmarks):
+        harness = "lm-eval" if j % 2 == 0 else "opencompass"
+        fmt = FORMATS[j % len(FORMATS)]
+        bench = {"name": f"bench-{j}", "category": CATEGORIES[j % len(CATEGORIES)], "harness": harness,
+                 "format": fmt}
+        if data == "local":
+            bench["data"] = str((root / "data" / "demo" / fmt).resolve())
+        else:
+            bench["data"] = "builtin"
+            bench["task"] = (f"task_{j}" if harness == "lm-eval"
+                             else f"opencompass.configs.datasets.bench{j}:bench{j}_datasets")
+        benchmarks.append(bench)
+    return {"models": models, "benchmarks": benchmarks, "allow_code_execution": True,
+            "reported": base.get("reported", []), "report": base["report"]}
+
+
+def without_benchmark(config: dict, name: str) -> dict:
+    config = copy.deepcopy(config)
+    config["benchmarks"] = [b for b in config["benchmarks"] if b["name"] != name]
+    return config
+
+
+# --------------------------------------------------------------------------- log parsing
+
+_RULE_LINE = re.compile(r"^\s*(?:local)?rule (\S+?):\s*$")
+_STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]\s*$")
+_FINISHED = re.compile(r"Finished jobid: \d+ \(Rule: ([^)]+)\)")
+
+
+def jobs_from_log(text: str) -> list[str]:
+    """Rule names of the jobs Snakemake ran (or, with -n, would run): `rule X:` / `localrule X:`."""
+    return [m.group(1) for line in text.splitlines() if (m := _RULE_LINE.match(line))]
+
+
+def job_stats(text: str) -> dict[str, int]:
+    """Snakemake's `Job stats:` table (job -> count, plus `total`); {} when absent."""
+    stats: dict[str, int] = {}
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == "Job stats:":
+            for row in lines[i + 1:]:
+                parts = row.split()
+                if not parts or parts[0] in ("job", "total") or set(parts[0]) <= {"-"}:
+                    if parts and parts[0] == "total" and len(parts) >= 2 and parts[1].isdigit():
+                        stats["total"] = int(parts[1])
+                        break
+                    continue
+                if len(parts) >= 2 and parts[1].isdigit():
+                    stats[parts[0]] = int(parts[1])
+                else:
+                    break
+            break
+    return stats
+
+
+def finish_times(text: str) -> dict[str, float]:
+    """Rule -> epoch second when its last job finished, from the log's timestamp lines."""
+    out, stamp = {}, None
+    for line in text.splitlines():
+        if m := _STAMP.match(line):
+            stamp = time.mktime(time.strptime(m.group(1).replace("  ", " "), "%a %b %d %H:%M:%S %Y"))
+        elif (m := _FINISHED.search(line)) and stamp is not None:
+            out[m.group(1)] = stamp
+    return out
+
+
+def job_benchmarks(workdir: Path) -> dict[str, dict]:
+    """Snakemake `benchmark:` files of a run: 'rule/wildcards' -> {s, cpu_time, max_rss}."""
+    rows = {}
+    for tsv in sorted(Path(workdir, "benchmarks").glob("*/*.tsv")):
+        lines = tsv.read_text().splitlines()
+        if len(lines) < 2:
+            continue
+        head, values = lines[0].split("\t"), lines[-1].split("\t")
+        rec = dict(zip(head, values))
+        rows[f"{tsv.parent.name}/{tsv.stem}"] = {k: _num(rec.get(k)) for k in ("s", "cpu_time", "max_rss")}
+    return rows
+
+
+def _num(value):
+    try:
+        return round(float(value), 2)
+    except (TypeError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- running things
+
+def env() -> dict:
+    path = os.pathsep.join([str(BIN), str(ROOT / "node_modules" / ".bin"), os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
+def loadavg() -> float:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return float("nan")
+
+
+def measure(cmd: list[str], cwd: Path, log: Path, timeout: float = 900, extra_env: dict | None = None,
+            poll=None) -> dict:
+    """Run cmd; wall seconds, CPU seconds and peak RSS of it and its descendants (os.wait4).
+
+    `poll`, if given, is called about twice a second while the command runs."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    load = loadavg()
+    with open(log, "w", encoding="utf-8") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                env={**env(), **(extra_env or {})}, start_new_session=True)
+        killer = threading.Timer(timeout, _kill, (proc.pid,))
+        killer.start()
+        try:
+            while True:  # blocking wait unless there is something to poll
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG if poll else 0)
+                if pid:
+                    break
+                poll()
+                time.sleep(0.5)
+        except BaseException:
+            _kill(proc.pid)
+            raise
+        finally:
+            killer.cancel()
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    text = log.read_text(encoding="utf-8", errors="replace")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "max_rss_mb": usage.ru_maxrss / 1024,
+            "rc": proc.returncode, "load": load, "text": text, "log": str(log)}
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def write_config(workdir: Path, config: dict) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def snakemake(workdir: Path, config: dict, *args: str, log_name: str, timeout: float = 900) -> dict:
+    cfg = write_config(workdir, config)
+    cmd = [BIN / "snakemake", "-s", ROOT / "Snakefile", "--directory", workdir, "--configfile", cfg,
+           "--cores", "2", *args]
+    run = measure(cmd, workdir, workdir.parent / "logs" / f"{log_name}.log", timeout)
+    run["jobs"] = jobs_from_log(run["text"])
+    if run["rc"] != 0:
+        raise RuntimeError(f"snakemake ({log_name}) failed with exit {run['rc']}; see {run['log']}:\n"
+                           + run["text"][-3000:])
+    return run
+
+
+# --------------------------------------------------------------------------- naive loop inputs
+
+def slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]+", "_", name)
+
+
+def split_opencompass_config(text: str) -> tuple[str, list[tuple[str, str]], str]:
+    """lmdeck's generated OpenCompass config -> (head, [(abbr, dataset entry)], tail)."""
+    start = text.index("datasets = [\n") + len("datasets = [\n")
+    end = text.index("\n]\n", start) + 1
+    entries = re.split(r"(?m)^(?=    dict\(abbr=)", text[start:end])
+    out = []
+    for entry in entries:
+        if entry.strip():
+            abbr = re.match(r"    dict\(abbr='([^']+)'", entry)
+            if not abbr:
+                raise ValueError(f"unexpected OpenCompass dataset entry: {entry[:80]!r}")
+            out.append((abbr.group(1), entry))
+    return text[:start], out, text[end:]
+
+
+def opencompass_config_for(text: str, benchmark: str) -> str:
+    """A config holding only this benchmark's dataset entries (task names lmdeck__<bench>__*)."""
+    head, entries, tail = split_opencompass_config(text)
+    prefix = f"lmdeck__{slug(benchmark)}__"
+    mine = [entry for abbr, entry in entries if abbr.startswith(prefix)]
+    if not mine:
+        raise ValueError(f"no OpenCompass dataset entries for {benchmark!r}")
+    return head + "".join(mine) + tail
+
+
+def naive_inputs(source: Path, config: dict, out: Path) -> dict:
+    """What naive_loop.sh needs, from a finished lmdeck run in `source`: env for the loop,
+    and one OpenCompass config per model x benchmark cut from lmdeck's per-model config."""
+    models = [m["name"] for m in config["models"]]
+    lm = [b["name"] for b in config["benchmarks"] if b["harness"] == "lm-eval"]
+    oc = [b["name"] for b in config["benchmarks"] if b["harness"] == "opencompass"]
+    for model in models:
+        text = (source / "results" / "raw" / "opencompass" / model / "opencompass_config.py").read_text()
+        for bench in oc:
+            target = out / "configs" / model / f"{bench}.py"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(opencompass_config_for(text, bench))
+    first = config["models"][0]
+    return {"MODELS": " ".join(models), "LMEVAL_BENCHMARKS": " ".join(lm), "OPENCOMPASS_BENCHMARKS": " ".join(oc),
+            "DTYPE": str(first.get("dtype", "auto")), "BATCH_SIZE": str(first.get("batch_size", 8))}
+
+
+# --------------------------------------------------------------------------- synthetic scores
+
+def synthetic_scores(n_models: int = 100, n_benchmarks: int = 40, n_subtasks: int = 10, seed: int = 0,
+                     n_reported: int = 5):
+    """A tidy scores frame (lmdeck.scores.COLUMNS) like merge_scores writes, and its spec.
+
+    Benchmarks alternate harnesses, each with `n_subtasks` subtask rows plus its headline row
+    (subtask `all`) per model; `n_reported` paper models add reported headline rows."""
+    import numpy as np
+    import pandas as pd
+
+    from lmdeck.scores import AGGREGATE, COLUMNS
+
+    rng = np.random.default_rng(seed)
+    models = [{"name": f"model-{i:03d}", "display_name": f"Model {i:03d}", "kind": "base" if i % 5 else "chat",
+               "reported_as": f"Paper-{i % n_reported}" if n_reported and i < n_reported else None}
+              for i in range(n_models)]
+    for m in models:
+        if m["reported_as"] is None:
+            del m["reported_as"]
+    benches = [{"name": f"bench-{j:02d}", "category": CATEGORIES[j % len(CATEGORIES)],
+                "harness": "lm-eval" if j % 2 == 0 else "opencompass", "format": FORMATS[j % len(FORMATS)],
+                "shots": 5, "metric": "acc", "aggregation": "micro"} for j in range(n_benchmarks)]
+    rows = []
+    for m in models:
+        for b in benches:
+            scores = rng.uniform(0, 100, n_subtasks)
+            n = rng.integers(20, 200, n_subtasks)
+            stderr = np.sqrt(scores / 100 * (1 - scores / 100) / (n - 1)) * 100
+            base = {"model": m["name"], "benchmark": b["name"], "harness": b["harness"], "metric": "acc",
+                    "shots": 5, "source": "measured", "harness_version": f"{b['harness']} x.y",
+                    "model_sha256": "ab" * 32, "data_sha256": "cd" * 32, "started": "2026-01-01T00:00:00+00:00",
+                    "seconds": 12.5, "category": b["category"], "table": m["kind"],
+                    "reference": f"results/raw/{b['harness']}/{m['name']}/{b['name']}"}
+            for k in range(n_subtasks):
+                rows.append({**base, "subtask": f"subtask_{k:02d}", "score": float(scores[k]),
+                             "stderr": float(stderr[k]), "n": int(n[k])})
+            w = n / n.sum()
+            rows.append({**base, "subtask": AGGREGATE, "score": float((w * scores).sum()),
+                         "stderr": float(np.sqrt(((w * stderr) ** 2).sum())), "n": int(n.sum())})
+    for r in range(n_reported):
+        for b in benches:
+            rows.append({"model": f"Paper-{r}", "benchmark": b["name"], "subtask": AGGREGATE, "harness": "",
+                         "metric": "acc", "shots": 5, "score": float(rng.uniform(0, 100)), "stderr": float("nan"),
+                         "n": None, "source": "reported", "harness_version": "", "model_sha256": "",
+                         "data_sha256": "", "started": "", "seconds": float("nan"), "category": b["category"],
+                         "table": "base", "reference": "paper"})
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["n"] = frame["n"].astype("Int64")
+    frame["shots"] = frame["shots"].astype("Int64")
+    spec = {"models": models, "benchmarks": benches, "reported": [], "tolerance": 5}
+    return frame, spec
+
+
+def render_worker(workdir: Path) -> None:
+    """Child process of case 6: what the `tables` and `deck` rules do, timed per phase."""
+    t0 = time.perf_counter()
+    from lmdeck import deck, fileio, scores, tables
+
+    phases = {"import": time.perf_counter() - t0}
+    spec = json.loads((workdir / "spec.json").read_text())
+    report = json.loads((workdir / "report.json").read_text())
+    t = time.perf_counter()
+    frame = scores.read(workdir / "scores.csv")
+    phases["read_csv"] = time.perf_counter() - t
+    t = time.perf_counter()
+    tables.write_tables(frame, spec, workdir / "tables")
+    phases["write_tables"] = time.perf_counter() - t
+    t = time.perf_counter()
+    out = workdir / "slides" / "deck.md"
+    assets = deck.find_assets(workdir / "attachments", out.parent, with_preview=False)
+    # What the deck rule does: read the scores, render every section, write the Markdown.
+    text = deck.render(report, spec, scores.read(workdir / "scores.csv"), assets=assets,
+                       benchmarks_dir=workdir / "benchmarks", template_dir=deck.TEMPLATES)
+    fileio.write_text(out, text)
+    phases["render_deck"] = time.perf_counter() - t
+    print(json.dumps({"phases": {k: round(v, 3) for k, v in phases.items()}, "deck_bytes": out.stat().st_size,
+                      "rows": len(frame)}))
+
+
+# --------------------------------------------------------------------------- the cases
+
+def goal(value: float, limit: float) -> bool:
+    return value <= limit
+
+
+class Budget:
+    """Wall-clock budget of the whole bench (`make bench` must stay under 15 minutes)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds or float("inf")
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def left(self) -> float:
+        return self.seconds - self.elapsed()
+
+
+def naive_plan(config: dict) -> list[tuple[str, str, str]]:
+    """(harness, model, benchmark) in naive_loop.sh's order."""
+    lm = [b["name"] for b in config["benchmarks"] if b["harness"] == "lm-eval"]
+    oc = [b["name"] for b in config["benchmarks"] if b["harness"] == "opencompass"]
+    return [(h, m["name"], b) for m in config["models"] for h, names in (("lm-eval", lm), ("opencompass", oc))
+            for b in names]
+
+
+def extrapolate(plan: list[tuple[str, str, str]], measured: list[dict]) -> tuple[float, list[dict]]:
+    """Seconds the plan's unmeasured invocations would take: the mean of the same harness and
+    benchmark on the models measured, else of the same harness, else of everything measured."""
+    def mean(rows):
+        return statistics.mean(r["s"] for r in rows) if rows else None
+
+    done = {(r["harness"], r["model"], r["benchmark"]) for r in measured}
+    estimates = []
+    for harness, model, bench in plan:
+        if (harness, model, bench) in done:
+            continue
+        est = (mean([r for r in measured if (r["harness"], r["benchmark"]) == (harness, bench)])
+               or mean([r for r in measured if r["harness"] == harness]) or mean(measured) or 0.0)
+        estimates.append({"harness": harness, "model": model, "benchmark": bench, "s": round(est, 2)})
+    return sum(e["s"] for e in estimates), estimates
+
+
+def run_naive_loop(tmp: Path, lm_dir: Path, config: dict, deadline: float, budget: Budget) -> dict:
+    """naive_loop.sh over the cold run's models and task files. When the budget cannot hold the
+    whole loop, it is stopped between two invocations and the rest is extrapolated."""
+    naive_dir = tmp / "naive"
+    out = naive_dir / "out"
+    loop_env = naive_inputs(lm_dir, config, naive_dir)
+    timings = out / "timings.tsv"
+    stop = out / "STOP"
+
+    def poll():
+        rows = _naive_timings(timings)
+        slowest = max((r["s"] for r in rows), default=0.0)
+        if rows and not stop.exists() and budget.elapsed() + slowest > deadline:
+            stop.touch()  # naive_loop.sh checks it before each invocation
+
+    run = measure(["bash", NAIVE_LOOP, lm_dir, naive_dir / "configs", out], naive_dir, tmp / "logs" / "naive.log",
+                  timeout=3600, extra_env=loop_env, poll=poll)
+    if run["rc"] != 0:
+        raise RuntimeError(f"naive loop failed (exit {run['rc']}); see {run['log']}:\n{run['text'][-3000:]}")
+    plan = naive_plan(config)
+    measured = _naive_timings(timings)
+    rest_s, estimates = extrapolate(plan, measured)
+    scale = (run["wall"] + rest_s) / run["wall"]
+    return {"wall": run["wall"] + rest_s, "cpu": run["cpu"] * scale, "measured_wall": run["wall"],
+            "measured_cpu": run["cpu"], "load": run["load"], "invocations": measured, "extrapolated": estimates,
+            "planned": len(plan)}
+
+
+def case_cold_vs_naive(tmp: Path, results: dict, budget: Budget, reserve_after: float) -> dict:
+    """Cases 1-3 share one lmdeck run directory (cold run, no-op, template edit).
+
+    `reserve_after`: share of the cold run's wall to keep for what follows the naive loop."""
+    base = absolutize(default_config())
+    # Prepared inputs, once: the demo models and every benchmark's prepared items.
+    prep_dir = tmp / "prep"
+    prep_targets = [f"results/models/{m['name']}" for m in base["models"]] + \
+                   [f"results/data/{b['name']}/items.jsonl" for b in base["benchmarks"]]
+    prep = snakemake(prep_dir, base, *prep_targets, log_name="prep")
+    print(f"  prepared inputs (build_model + prepare_data): {prep['wall']:.1f} s", flush=True)
+
+    # Warm the page cache for both harnesses' imports (neither contender pays a cold disk).
+    measure([sys.executable, "-c", "import lm_eval, lm_eval.models, opencompass.cli.main, transformers, torch"],
+            tmp, tmp / "logs" / "warm.log")
+
+    lm_dir = tmp / "lmdeck"
+    shutil.copytree(prep_dir, lm_dir, symlinks=True)
+    shutil.copytree(ROOT / "templates", lm_dir / "templates")
+    config = copy.deepcopy(base)
+    config["report"]["templates"] = str(lm_dir / "templates")
+    started_epoch = time.time()
+    cold = snakemake(lm_dir, config, log_name="lmdeck_cold")
+    finished = finish_times(cold["text"])
+    eval_wall = (finished["merge_scores"] - started_epoch) if "merge_scores" in finished else None
+    print(f"  lmdeck cold run: {cold['wall']:.1f} s ({len(cold['jobs'])} jobs)", flush=True)
+
+    deadline = budget.seconds - reserve_after * cold["wall"] - 30
+    naive = run_naive_loop(tmp, lm_dir, config, deadline, budget)
+    note = (f"; {len(naive['extrapolated'])} of {naive['planned']} invocations extrapolated (time budget)"
+            if naive["extrapolated"] else "")
+    print(f"  naive loop: {naive['wall']:.1f} s ({len(naive['invocations'])} invocations run{note})", flush=True)
+
+    ratio = cold["wall"] / naive["wall"]
+    results["cases"].append({
+        "id": 1, "name": "cold run: lmdeck / naive loop (wall)", "value": round(ratio, 3), "unit": "ratio",
+        "goal": 0.5, "pass": goal(ratio, 0.5), "note": note.lstrip("; "),
+        "details": {
+            "prep_wall_s": round(prep["wall"], 2), "lmdeck_wall_s": round(cold["wall"], 2),
+            "naive_wall_s": round(naive["wall"], 2), "naive_measured_wall_s": round(naive["measured_wall"], 2),
+            "lmdeck_cpu_s": round(cold["cpu"], 2), "naive_cpu_s": round(naive["cpu"], 2),
+            "cpu_ratio": round(cold["cpu"] / naive["cpu"], 3),
+            "ratio_with_prep": round((prep["wall"] + cold["wall"]) / (prep["wall"] + naive["wall"]), 3),
+            "lmdeck_to_scores_csv_s": round(eval_wall, 1) if eval_wall else None,
+            "eval_only_ratio": round(eval_wall / naive["wall"], 3) if eval_wall else None,
+            "load_at_start": {"prep": prep["load"], "lmdeck": cold["load"], "naive": naive["load"]},
+            "lmdeck_jobs": cold["jobs"], "lmdeck_job_benchmarks": job_benchmarks(lm_dir),
+            "lmdeck_job_finished_at_s": {k: round(v - started_epoch, 1) for k, v in finished.items()},
+            "naive_invocations": naive["invocations"], "naive_extrapolated": naive["extrapolated"],
+        }})
+
+    # 2. No-op rerun (median of three), beside the floor: a one-rule Snakefile's no-op.
+    noops = [snakemake(lm_dir, config, log_name=f"noop_{i}") for i in range(3)]
+    floor = _snakemake_floor(tmp / "floor")
+    noop = statistics.median(r["wall"] for r in noops)
+    ran = [r["jobs"] for r in noops]
+    hidden = without_slurm_plugin(tmp, lm_dir, config, repeat=2) if slurm_plugin_waits(results) else None
+    results["cases"].append({
+        "id": 2, "name": "no-op rerun (wall, median of 3)", "value": round(noop, 2), "unit": "s", "goal": 3.0,
+        "pass": goal(noop, 3.0) and all(not j for j in ran),
+        "details": {"walls_s": [round(r["wall"], 2) for r in noops], "cpu_s": [round(r["cpu"], 2) for r in noops],
+                    "jobs": ran, "nothing_to_be_done": all("Nothing to be done" in r["text"] for r in noops),
+                    "trivial_snakefile_noop_s": floor, "noop_with_slurm_plugin_hidden_s": hidden,
+                    "load_at_start": [r["load"] for r in noops]}})
+    print(f"  no-op: {noop:.2f} s (one-rule Snakefile: {floor['median']:.2f} s"
+          + (f"; with the SLURM executor plugin hidden: {hidden['median']:.2f} s" if hidden else "") + ")", flush=True)
+
+    # 3. Template-only change: append a line to a slide template.
+    template = lm_dir / "templates" / "slides" / "references.md.j2"
+    with open(template, "a", encoding="utf-8") as f:
+        f.write("\n_(bench: template-only change)_\n")
+    started_epoch = time.time()
+    tmpl = snakemake(lm_dir, config, log_name="template_change")
+    cold_total = prep["wall"] + cold["wall"]
+    share = tmpl["wall"] / cold_total
+    harness_jobs = [j for j in tmpl["jobs"] if j in HARNESS_RULES]
+    results["cases"].append({
+        "id": 3, "name": "template-only change: re-render wall / cold run (prep + lmdeck)", "value": round(share, 3),
+        "unit": "ratio", "goal": 0.05, "pass": goal(share, 0.05) and not harness_jobs,
+        "details": {"wall_s": round(tmpl["wall"], 2), "cold_run_s": round(cold_total, 2),
+                    "share_of_lmdeck_cold_without_prep": round(tmpl["wall"] / cold["wall"], 3),
+                    "jobs": tmpl["jobs"], "harness_jobs": len(harness_jobs), "load_at_start": tmpl["load"],
+                    "job_finished_at_s": {k: round(v - started_epoch, 1)
+                                          for k, v in finish_times(tmpl["text"]).items()},
+                    "job_benchmarks": {k: v for k, v in job_benchmarks(lm_dir).items()
+                                       if k.split("/")[0] in set(tmpl["jobs"])}}})
+    print(f"  template change: {tmpl['wall']:.1f} s, jobs {tmpl['jobs']}", flush=True)
+    return {"lm_dir": lm_dir, "config": config, "cold_wall": cold["wall"]}
+
+
+def _naive_timings(path: Path) -> list[dict]:
+    rows = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) == 4:
+                rows.append({"harness": parts[0], "model": parts[1], "benchmark": parts[2],
+                             "s": round(float(parts[3]), 2)})
+    return rows
+
+
+HIDE_SLURM_PLUGIN = """\
+# bench diagnostic: hide snakemake-executor-plugin-slurm from Snakemake's plugin discovery.
+import pkgutil
+_iter_modules = pkgutil.iter_modules
+def iter_modules(path=None, prefix=""):
+    return (m for m in _iter_modules(path, prefix) if "executor_plugin_slurm" not in m.name)
+pkgutil.iter_modules = iter_modules
+"""
+
+
+def environment_probe(tmp: Path) -> dict:
+    """What Snakemake's start-up costs here: `snakemake --version` (wall vs CPU: a gap is
+    waiting, not work) and, with SLURM client tools installed, `scontrol show config`, which
+    snakemake-executor-plugin-slurm runs at import time (on every Snakemake start)."""
+    probe = {"load_avg": loadavg()}
+    run = measure([BIN / "snakemake", "--version"], tmp, tmp / "logs" / "probe_version.log")
+    probe["snakemake_version_wall_s"] = round(run["wall"], 2)
+    probe["snakemake_version_cpu_s"] = round(run["cpu"], 2)
+    plugin = importlib.util.find_spec("snakemake_executor_plugin_slurm") is not None
+    probe["slurm_executor_plugin_installed"] = plugin
+    scontrol = shutil.which("scontrol", path=env()["PATH"])
+    if plugin and scontrol:
+        run = measure([scontrol, "show", "config"], tmp, tmp / "logs" / "probe_scontrol.log", timeout=30)
+        probe["scontrol_show_config_s"] = round(run["wall"], 2)
+        probe["scontrol_show_config_rc"] = run["rc"]
+        probe["scontrol_first_line"] = run["text"].strip().splitlines()[0][:160] if run["text"].strip() else ""
+    probe["startup_waiting_s"] = round(probe["snakemake_version_wall_s"] - probe["snakemake_version_cpu_s"], 2)
+    return probe
+
+
+def slurm_plugin_waits(results: dict) -> bool:
+    probe = results.get("environment", {})
+    return probe.get("startup_waiting_s", 0) > 2 and probe.get("slurm_executor_plugin_installed", False)
+
+
+def without_slurm_plugin(tmp: Path, workdir: Path, config: dict, *args: str, repeat: int = 3) -> dict:
+    """Diagnostic: the same Snakemake call with the SLURM executor plugin hidden from plugin discovery."""
+    shim = tmp / "hide_slurm_plugin"
+    shim.mkdir(exist_ok=True)
+    (shim / "sitecustomize.py").write_text(HIDE_SLURM_PLUGIN)
+    cfg = write_config(workdir, config)
+    cmd = [BIN / "snakemake", "-s", ROOT / "Snakefile", "--directory", workdir, "--configfile", cfg, "--cores", "2",
+           *args]
+    extra = {"PYTHONPATH": os.pathsep.join(filter(None, [str(shim), os.environ.get("PYTHONPATH", "")]))}
+    runs = [measure(cmd, workdir, tmp / "logs" / f"noslurm_{workdir.name}_{i}.log", extra_env=extra)
+            for i in range(repeat)]
+    return {"median": round(statistics.median(r["wall"] for r in runs), 2),
+            "walls_s": [round(r["wall"], 2) for r in runs],
+            "nothing_to_be_done": all("Nothing to be done" in r["text"] for r in runs)}
+
+
+def _snakemake_floor(workdir: Path) -> dict:
+    """Snakemake's own start-up: a no-op of a one-rule Snakefile (what no workflow can beat)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "Snakefile").write_text('rule all:\n    input: "done.txt"\n\nrule make:\n    output: "done.txt"\n'
+                                       '    shell: "touch {output}"\n')
+    (workdir / "done.txt").touch()  # already made: every run is a no-op
+    cmd = [BIN / "snakemake", "-s", workdir / "Snakefile", "--directory", workdir, "--cores", "2"]
+    runs = [measure(cmd, workdir, workdir / f"noop_{i}.log") for i in range(3)]
+    return {"median": round(statistics.median(r["wall"] for r in runs), 2),
+            "walls_s": [round(r["wall"], 2) for r in runs], "cpu_s": [round(r["cpu"], 2) for r in runs]}
+
+
+def case_add_benchmark(tmp: Path, results: dict, lm_dir: Path, config: dict) -> None:
+    """4. A run without BBH, then with it: only BBH's work runs.
+
+    To stay inside the time budget the no-BBH state is derived from the cold run's directory:
+    BBH's prepared data and harness outputs are deleted and the no-BBH config is run (a real
+    Snakemake run, so every output and its metadata is the one that config produces)."""
+    work = tmp / "add_bbh"
+    shutil.copytree(lm_dir, work, symlinks=True)
+    for path in [work / "results" / "data" / "BBH", *(work / "results" / "raw" / "lm-eval").glob("*/BBH")]:
+        shutil.rmtree(path)
+    cfg = copy.deepcopy(config)
+    cfg["report"]["templates"] = str(work / "templates")
+    first = snakemake(work, without_benchmark(cfg, "BBH"), log_name="add_bbh_first")
+    paths = sorted((work / "results" / "raw").glob("*/*/manifest.json"))
+    before = {p: p.stat().st_mtime_ns for p in paths}
+    second = snakemake(work, cfg, log_name="add_bbh_second")
+    manifests = {}
+    for manifest in paths:
+        entries = json.loads(manifest.read_text())["benchmarks"]
+        manifests[f"{manifest.parent.parent.name}/{manifest.parent.name}"] = {
+            "rewritten": manifest.stat().st_mtime_ns != before[manifest],
+            "evaluated": [e["benchmark"] for e in entries if not e["cached"]],
+            "cached": [e["benchmark"] for e in entries if e["cached"]]}
+    rewritten = {k: v for k, v in manifests.items() if v["rewritten"]}
+    evaluated = sorted({b for v in rewritten.values() for b in v["evaluated"]})
+    ran = second["jobs"]
+    ok = (evaluated == ["BBH"] and all(v["evaluated"] == ["BBH"] for v in rewritten.values())
+          and all(k.startswith("lm-eval/") for k in rewritten) and "opencompass" not in ran
+          and "build_model" not in ran and ran.count("prepare_data") == 1)
+    results["cases"].append({
+        "id": 4, "name": "add BBH: benchmarks evaluated by the rerun", "value": ", ".join(evaluated) or "none",
+        "unit": "", "goal": "BBH only", "pass": ok,
+        "details": {"jobs": ran, "job_count": len(ran), "wall_s": round(second["wall"], 2),
+                    "first_run_jobs": first["jobs"], "manifests": manifests,
+                    "note": "no-BBH state derived from the cold run (BBH's data and results deleted, "
+                            "then the no-BBH config run)"}})
+    print(f"  add BBH: {second['wall']:.1f} s, jobs {ran}; evaluated {evaluated}", flush=True)
+
+
+def dag_jobs(n_models: int, n_benchmarks: int, data: str) -> int:
+    """Jobs a full run of dag_config has: 2 harness jobs per model, prepare_data per local
+    benchmark, then merge, tables, figures, preview, deck, export, all."""
+    return 2 * n_models + (n_benchmarks if data == "local" else 0) + 7
+
+
+def case_dag_scale(tmp: Path, results: dict, budget: Budget, points: list) -> None:
+    """5. `snakemake -n` on generated configs; growth points run while the budget allows."""
+    case = next((c for c in results["cases"] if c["id"] == 5), None)
+    for n_models, n_benchmarks, data in points:
+        jobs = dag_jobs(n_models, n_benchmarks, data)
+        if case and budget.left() < 5 + 0.02 * jobs * (2 if data == "local" else 1):
+            case["details"]["skipped"].append({"models": n_models, "benchmarks": n_benchmarks, "data": data,
+                                               "jobs": jobs, "reason": "time budget"})
+            continue
+        name = f"dag_{n_models}x{n_benchmarks}_{data}"
+        run = snakemake(tmp / name, dag_config(n_models, n_benchmarks, data), "-n", log_name=name)
+        stats = job_stats(run["text"])
+        row = {"models": n_models, "benchmarks": n_benchmarks, "data": data,
+               "jobs": stats.get("total", len(run["jobs"])), "wall_s": round(run["wall"], 2),
+               "cpu_s": round(run["cpu"], 2), "load_at_start": run["load"]}
+        print(f"  -n {n_models} x {n_benchmarks} ({data}): {row['jobs']} jobs, {run['wall']:.2f} s", flush=True)
+        if case is None:
+            case = {"id": 5, "name": f"DAG: snakemake -n, {n_models} models x {n_benchmarks} benchmarks",
+                    "value": row["wall_s"], "unit": "s", "goal": 10.0, "pass": goal(row["wall_s"], 10.0),
+                    "details": {"growth": [], "skipped": []}}
+            if slurm_plugin_waits(results):
+                case["details"]["with_slurm_plugin_hidden_s"] = without_slurm_plugin(
+                    tmp, tmp / name, dag_config(n_models, n_benchmarks, data), "-n", repeat=1)
+            results["cases"].append(case)
+        case["details"]["growth"].append(row)
+
+
+def case_render_scale(tmp: Path, results: dict) -> None:
+    """6. tables + deck on a synthetic 100-model table, in a child process (wall, peak RSS)."""
+    from lmdeck import scores
+
+    work = tmp / "render"
+    work.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    frame, spec = synthetic_scores(RENDER_SCALE["models"], RENDER_SCALE["benchmarks"], RENDER_SCALE["subtasks"])
+    scores.write(frame, work / "scores.csv")
+    setup = time.perf_counter() - t
+    report = absolutize(default_config())["report"]
+    (work / "spec.json").write_text(json.dumps(spec))
+    (work / "report.json").write_text(json.dumps(report, ensure_ascii=False))
+    run = measure([sys.executable, Path(__file__).resolve(), "--render-worker", work], work,
+                  tmp / "logs" / "render.log", timeout=300)
+    if run["rc"] != 0:
+        raise RuntimeError(f"render worker failed; see {run['log']}:\n{run['text'][-3000:]}")
+    worker = json.loads(run["text"].strip().splitlines()[-1])
+    peak_gib = run["max_rss_mb"] / 1024
+    subtasks = frame[frame["subtask"] != "all"]
+    results["cases"].append({
+        "id": 6, "name": "tables + deck, 100 models x 200 subtasks x 2 harnesses", "value": round(run["wall"], 2),
+        "unit": "s", "goal": 10.0, "pass": goal(run["wall"], 10.0) and peak_gib <= 1.0,
+        "details": {"peak_rss_mib": round(run["max_rss_mb"], 1), "peak_goal_mib": 1024,
+                    "cpu_s": round(run["cpu"], 2), "rows": len(frame),
+                    "subtask_rows_per_model_harness": int(subtasks.groupby(["model", "harness"]).size().iloc[0]),
+                    "phases_s": worker["phases"], "deck_bytes": worker["deck_bytes"],
+                    "synthetic_setup_s (untimed)": round(setup, 2), "load_at_start": run["load"]}})
+    print(f"  render scale: {run['wall']:.2f} s, peak {run['max_rss_mb']:.0f} MiB, phases {worker['phases']}",
+          flush=True)
+
+
+# --------------------------------------------------------------------------- output
+
+def verdict(case: dict) -> str:
+    return "SKIPPED" if case["pass"] is None else ("PASS" if case["pass"] else "FAIL")
+
+
+def fmt_value(case: dict) -> str:
+    value, unit = case["value"], case["unit"]
+    if unit == "ratio":
+        return f"{value:.3f}"
+    if unit == "s":
+        return f"{value:.2f} s"
+    return str(value)
+
+
+def fmt_goal(case: dict) -> str:
+    g = case["goal"]
+    if case["unit"] == "ratio":
+        return f"≤ {g:g}"
+    if case["unit"] == "s":
+        return f"≤ {g:g} s"
+    return str(g)
+
+
+def markdown(results: dict) -> str:
+    lines = [f"# lmdeck benchmark ({results['started']})", "",
+             f"{results['machine']}. Ratios are from runs made one after the other in this run; absolute "
+             "seconds are noisy (the load average at each start is in results.json).", "",
+             "| # | figure | measured | goal | result |", "|---|---|---|---|---|"]
+    probe = results.get("environment")
+    for case in results["cases"]:
+        note = f" ({case['note']})" if case.get("note") else ""
+        lines.append(f"| {case['id']} | {case['name']} | {fmt_value(case)}{note} | {fmt_goal(case)} | "
+                     f"{verdict(case)} |")
+    if probe:
+        lines += ["", f"Environment: `snakemake --version` {probe['snakemake_version_wall_s']} s wall, "
+                  f"{probe['snakemake_version_cpu_s']} s CPU; load average {probe['load_avg']} at the start."]
+        if "scontrol_show_config_s" in probe:
+            lines[-1] += (f" snakemake-executor-plugin-slurm is installed and runs `scontrol show config` at import: "
+                          f"{probe['scontrol_show_config_s']} s here ({probe['scontrol_first_line']}).")
+    by_id = {c["id"]: c for c in results["cases"]}
+    if 1 in by_id:
+        d = by_id[1]["details"]
+        extra = (f" + {len(d['naive_extrapolated'])} extrapolated" if d["naive_extrapolated"] else "")
+        lines += ["", "## 1. Cold run vs naive loop", "",
+                  "| | wall s | CPU s |", "|---|---|---|",
+                  f"| prepared inputs (build_model, prepare_data; shared by both) | {d['prep_wall_s']} | |",
+                  f"| lmdeck cold run (harness jobs → scores → tables, figures, deck, export) | "
+                  f"{d['lmdeck_wall_s']} | {d['lmdeck_cpu_s']} |",
+                  f"| lmdeck up to results/scores.csv (from the log) | {d['lmdeck_to_scores_csv_s']} | |",
+                  f"| naive loop ({len(d['naive_invocations'])} CLI invocations run{extra}, serial) | "
+                  f"{d['naive_wall_s']} | {d['naive_cpu_s']} |", "",
+                  f"Ratios: wall {by_id[1]['value']}, CPU {d['cpu_ratio']}, wall with the prep counted on both "
+                  f"sides {d['ratio_with_prep']}, evaluation only (to scores.csv) {d['eval_only_ratio']}.",
+                  "", "Naive invocations (s): " + ", ".join(
+                      f"{r['harness']} {r['model']} {r['benchmark']} {r['s']}" for r in d["naive_invocations"])
+                  + (("; extrapolated: " + ", ".join(f"{r['model']} {r['benchmark']} {r['s']}"
+                                                      for r in d["naive_extrapolated"])) if extra else "") + "."]
+    if 2 in by_id:
+        d = by_id[2]["details"]
+        lines += ["", f"No-op walls {d['walls_s']} s; a one-rule Snakefile's no-op (Snakemake's start-up floor): "
+                  f"{d['trivial_snakefile_noop_s']['walls_s']} s."]
+        if d.get("noop_with_slurm_plugin_hidden_s"):
+            lines[-1] += (" The same no-op with snakemake-executor-plugin-slurm hidden from plugin discovery: "
+                          f"{d['noop_with_slurm_plugin_hidden_s']['walls_s']} s.")
+    if 3 in by_id:
+        d = by_id[3]["details"]
+        lines += ["", f"Template change: {d['wall_s']} s, jobs {d['jobs']}; job seconds "
+                  + ", ".join(f"{k} {v['s']}" for k, v in d["job_benchmarks"].items()) + "."]
+    if 4 in by_id and by_id[4]["details"]:
+        d = by_id[4]["details"]
+        lines += ["", f"Add BBH: {d['job_count']} jobs ran: {d['jobs']}; manifests rewritten: "
+                  + "; ".join(f"{k}: evaluated {v['evaluated']}, reused {len(v['cached'])}"
+                              for k, v in d["manifests"].items() if v["rewritten"])
+                  + "; not touched: " + ", ".join(k for k, v in d["manifests"].items() if not v["rewritten"]) + "."]
+    if 5 in by_id:
+        d = by_id[5]["details"]
+        lines += ["", "## 5. DAG growth (`snakemake -n`)", "", "| models | benchmarks | data | jobs | wall s |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {g['models']} | {g['benchmarks']} | {g['data']} | {g['jobs']} | {g['wall_s']} |"
+                  for g in d["growth"]]
+        if d.get("with_slurm_plugin_hidden_s"):
+            lines += ["", f"The first row again with snakemake-executor-plugin-slurm hidden from plugin discovery: "
+                      f"{d['with_slurm_plugin_hidden_s']['walls_s']} s."]
+        if d.get("skipped"):
+            lines += ["", "Skipped (time budget): " + ", ".join(
+                f"{g['models']} x {g['benchmarks']} {g['data']}" for g in d["skipped"]) + "."]
+    if 6 in by_id:
+        d = by_id[6]["details"]
+        lines += ["", f"Render scale: {d['rows']} rows, peak RSS {d['peak_rss_mib']} MiB, phases {d['phases_s']}."]
+    lines += ["", f"Whole bench: {results['total_wall_s']} s (budget {results.get('budget_s', '–')} s)."]
+    return "\n".join(lines) + "\n"
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", default="1,2,3,4,5,6", help="comma-separated subset (1 also gives 2 and 3; 2-4 need 1)")
+    parser.add_argument("--budget", type=float, default=850,
+                        help="wall-clock budget in seconds (0: none); optional work is skipped and the "
+                             "naive loop's tail extrapolated when it would not fit (default: 850)")
+    parser.add_argument("--out", default=str(BENCH), help="folder for results.md / results.json")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    parser.add_argument("--render-worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.render_worker:
+        render_worker(Path(args.render_worker))
+        return 0
+    cases = {int(c) for c in args.cases.split(",") if c.strip()}
+    if cases & {2, 3, 4}:
+        cases.add(1)  # they reuse the cold run's directory
+    budget = Budget(args.budget)
+    results = {"started": datetime.now().isoformat(timespec="seconds"), "machine": machine(),
+               "budget_s": args.budget, "cases": []}
+    tmp = Path(tempfile.mkdtemp(prefix="lmdeck-bench-"))
+    print(f"lmdeck bench in {tmp} (budget {args.budget:g} s)", flush=True)
+    try:
+        results["environment"] = environment_probe(tmp)
+        print(f"  environment: {results['environment']}", flush=True)
+        # Cheap figures first; then the cold run and the naive loop; then what the budget allows.
+        if 6 in cases:
+            case_render_scale(tmp, results)
+        if 5 in cases:
+            case_dag_scale(tmp, results, budget, [DAG_MAIN])
+        if 1 in cases:
+            # Kept for after the naive loop: no-op + template (~0.25 x cold) and adding BBH (~0.5 x cold).
+            state = case_cold_vs_naive(tmp, results, budget, reserve_after=0.25 + (0.55 if 4 in cases else 0))
+            if 4 in cases:
+                if budget.left() >= 0.45 * state["cold_wall"]:
+                    case_add_benchmark(tmp, results, state["lm_dir"], state["config"])
+                else:
+                    results["cases"].append({"id": 4, "name": "add BBH: benchmarks evaluated by the rerun",
+                                             "value": "not run", "unit": "", "goal": "BBH only", "pass": None,
+                                             "note": "skipped: time budget", "details": {}})
+        if 5 in cases:
+            case_dag_scale(tmp, results, budget, DAG_GROWTH)
+    finally:
+        results["total_wall_s"] = round(budget.elapsed(), 1)
+        results["cases"].sort(key=lambda c: c["id"])
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        (out / "results.md").write_text(markdown(results), encoding="utf-8")
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    for case in results["cases"]:
+        print(f"{case['id']}. {case['name']}: {fmt_value(case)} (goal {fmt_goal(case)}) {verdict(case)}"
+              + (f" [{case['note']}]" if case.get("note") else ""))
+    print(f"total {results['total_wall_s']} s; wrote {Path(args.out) / 'results.md'} and results.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
