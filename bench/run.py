@@ -62,9 +62,10 @@ CATEGORIES = ["exams", "math", "coding", "reasoning"]
 # "local" rows point every benchmark at a demo data folder instead: one prepare_data job per
 # benchmark, and the input functions that list each benchmark's files run for every job.
 DAG_MAIN = (20, 60, "builtin")
-# In priority order (the budget may cut the tail).
-DAG_GROWTH = [(47, 60, "builtin"), (147, 60, "builtin"), (297, 60, "builtin"), (597, 60, "builtin"),
-              (100, 300, "local"), (20, 60, "local"), (20, 960, "builtin")]
+# The builtin series (100, 300, 600, 1200 jobs) runs early, with the main point; the rest
+# runs last, in this order, while the budget allows.
+DAG_GROWTH = [(47, 60, "builtin"), (147, 60, "builtin"), (297, 60, "builtin"), (597, 60, "builtin")]
+DAG_EXTRA = [(100, 300, "local"), (20, 60, "local"), (20, 960, "builtin")]
 RENDER_SCALE = {"models": 100, "benchmarks": 40, "subtasks": 10}  # 400 subtasks/model, 200 per harness
 
 
@@ -413,7 +414,7 @@ def naive_plan(config: dict) -> list[tuple[str, str, str]]:
     """(harness, model, benchmark) in naive_loop.sh's order."""
     lm = [b["name"] for b in config["benchmarks"] if b["harness"] == "lm-eval"]
     oc = [b["name"] for b in config["benchmarks"] if b["harness"] == "opencompass"]
-    return [(h, m["name"], b) for m in config["models"] for h, names in (("lm-eval", lm), ("opencompass", oc))
+    return [(h, m["name"], b) for m in config["models"] for h, names in (("opencompass", oc), ("lm-eval", lm))
             for b in names]
 
 
@@ -462,10 +463,10 @@ def run_naive_loop(tmp: Path, lm_dir: Path, config: dict, deadline: float, budge
             "planned": len(plan)}
 
 
-def case_cold_vs_naive(tmp: Path, results: dict, budget: Budget, reserve_after: float) -> dict:
+def case_cold_vs_naive(tmp: Path, results: dict, budget: Budget, reserve) -> dict:
     """Cases 1-3 share one lmdeck run directory (cold run, no-op, template edit).
 
-    `reserve_after`: share of the cold run's wall to keep for what follows the naive loop."""
+    The naive loop stops early enough to leave reserve(cold run's wall) seconds for what follows it."""
     base = absolutize(default_config())
     # Prepared inputs, once: the demo models and every benchmark's prepared items.
     prep_dir = tmp / "prep"
@@ -489,7 +490,7 @@ def case_cold_vs_naive(tmp: Path, results: dict, budget: Budget, reserve_after: 
     eval_wall = (finished["merge_scores"] - started_epoch) if "merge_scores" in finished else None
     print(f"  lmdeck cold run: {cold['wall']:.1f} s ({len(cold['jobs'])} jobs)", flush=True)
 
-    deadline = budget.seconds - reserve_after * cold["wall"] - 30
+    deadline = budget.seconds - reserve(cold["wall"])
     naive = run_naive_loop(tmp, lm_dir, config, deadline, budget)
     note = (f"; {len(naive['extrapolated'])} of {naive['planned']} invocations extrapolated (time budget)"
             if naive["extrapolated"] else "")
@@ -676,7 +677,8 @@ def case_dag_scale(tmp: Path, results: dict, budget: Budget, points: list) -> No
     case = next((c for c in results["cases"] if c["id"] == 5), None)
     for n_models, n_benchmarks, data in points:
         jobs = dag_jobs(n_models, n_benchmarks, data)
-        if case and budget.left() < 5 + 0.02 * jobs * (2 if data == "local" else 1):
+        wait = max(0.0, results.get("environment", {}).get("startup_waiting_s", 0.0))
+        if case and budget.left() < 5 + wait + 0.02 * jobs * (2 if data == "local" else 1):
             case["details"]["skipped"].append({"models": n_models, "benchmarks": n_benchmarks, "data": data,
                                                "jobs": jobs, "reason": "time budget"})
             continue
@@ -856,19 +858,27 @@ def main(argv: list[str] | None = None) -> int:
         if 6 in cases:
             case_render_scale(tmp, results)
         if 5 in cases:
-            case_dag_scale(tmp, results, budget, [DAG_MAIN])
+            case_dag_scale(tmp, results, budget, [DAG_MAIN, *DAG_GROWTH])
         if 1 in cases:
-            # Kept for after the naive loop: no-op + template (~0.25 x cold) and adding BBH (~0.5 x cold).
-            state = case_cold_vs_naive(tmp, results, budget, reserve_after=0.25 + (0.55 if 4 in cases else 0))
+            # Kept for after the naive loop (measured: 110-180 s for cases 2-4 at cold runs of
+            # 100-190 s): no-op + template, adding BBH (the report tail twice and BBH's
+            # evaluation), ~10 Snakemake start-ups' worth of any start-up wait, and a margin.
+            wait = max(0.0, results["environment"].get("startup_waiting_s", 0.0))
+
+            def reserve(cold_wall: float) -> float:
+                after = max(200.0, 1.1 * cold_wall) if 4 in cases else max(70.0, 0.4 * cold_wall)
+                return after + 10 * wait + 20
+
+            state = case_cold_vs_naive(tmp, results, budget, reserve)
             if 4 in cases:
-                if budget.left() >= 0.45 * state["cold_wall"]:
+                if budget.left() >= max(120.0, 0.7 * state["cold_wall"]) + 2 * wait:
                     case_add_benchmark(tmp, results, state["lm_dir"], state["config"])
                 else:
                     results["cases"].append({"id": 4, "name": "add BBH: benchmarks evaluated by the rerun",
                                              "value": "not run", "unit": "", "goal": "BBH only", "pass": None,
                                              "note": "skipped: time budget", "details": {}})
         if 5 in cases:
-            case_dag_scale(tmp, results, budget, DAG_GROWTH)
+            case_dag_scale(tmp, results, budget, DAG_EXTRA)
     finally:
         results["total_wall_s"] = round(budget.elapsed(), 1)
         results["cases"].sort(key=lambda c: c["id"])
