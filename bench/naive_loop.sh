@@ -24,6 +24,16 @@ elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'
 for model in $MODELS; do
   model_path="$src/results/models/$model"
 
+  for bench in $OPENCOMPASS_BENCHMARKS; do
+    [ -e "$out/STOP" ] && exit 0
+    work="$out/opencompass/$model/$bench"
+    mkdir -p "$work"
+    start=$(date +%s.%N)
+    (cd "$work" && opencompass "$configs/$model/$bench.py" --debug -w "$work/outputs") \
+      > "$out/logs/opencompass_${model}_${bench}.log" 2>&1
+    printf 'opencompass\t%s\t%s\t%s\n' "$model" "$bench" "$(elapsed "$start")" >> "$out/timings.tsv"
+  done
+
   for bench in $LMEVAL_BENCHMARKS; do
     [ -e "$out/STOP" ] && exit 0
     tasks_dir="$src/results/raw/lm-eval/$model/$bench/tasks"
@@ -35,15 +45,5 @@ for model in $MODELS; do
       --output_path "$out/lm-eval/$model/$bench" \
       > "$out/logs/lm-eval_${model}_${bench}.log" 2>&1
     printf 'lm-eval\t%s\t%s\t%s\n' "$model" "$bench" "$(elapsed "$start")" >> "$out/timings.tsv"
-  done
-
-  for bench in $OPENCOMPASS_BENCHMARKS; do
-    [ -e "$out/STOP" ] && exit 0
-    work="$out/opencompass/$model/$bench"
-    mkdir -p "$work"
-    start=$(date +%s.%N)
-    (cd "$work" && opencompass "$configs/$model/$bench.py" --debug -w "$work/outputs") \
-      > "$out/logs/opencompass_${model}_${bench}.log" 2>&1
-    printf 'opencompass\t%s\t%s\t%s\n' "$model" "$bench" "$(elapsed "$start")" >> "$out/timings.tsv"
   done
 done

@@ -182,14 +182,15 @@ def test_naive_inputs_write_one_config_per_model_and_benchmark(bench, tmp_path):
 def test_naive_plan_follows_the_loop_order_and_extrapolates_the_rest(bench):
     cfg = bench.absolutize(bench.default_config())
     plan = bench.naive_plan(cfg)
-    n_lm = sum(b["harness"] == "lm-eval" for b in cfg["benchmarks"])
+    n_oc = sum(b["harness"] == "opencompass" for b in cfg["benchmarks"])
     assert len(plan) == len(cfg["models"]) * len(cfg["benchmarks"])
-    assert plan[0] == ("lm-eval", cfg["models"][0]["name"], "MMLU")
-    assert plan[n_lm] == ("opencompass", cfg["models"][0]["name"], "C-Eval")
+    assert plan[0] == ("opencompass", cfg["models"][0]["name"], "C-Eval")  # naive_loop.sh's order
+    assert plan[n_oc] == ("lm-eval", cfg["models"][0]["name"], "MMLU")
+    assert [m for _, m, _ in plan[len(cfg["benchmarks"]):]] == [cfg["models"][1]["name"]] * len(cfg["benchmarks"])
     first = cfg["models"][0]["name"]
     measured = [{"harness": h, "model": m, "benchmark": b, "s": 10.0 if h == "lm-eval" else 30.0}
                 for h, m, b in plan if m == first]
-    measured[0]["s"] = 20.0  # MMLU on the first model
+    next(r for r in measured if r["benchmark"] == "MMLU")["s"] = 20.0  # MMLU on the first model
     rest, estimates = bench.extrapolate(plan, measured)
     assert len(estimates) == len(plan) - len(measured)
     by = {(e["harness"], e["benchmark"]): e["s"] for e in estimates}
