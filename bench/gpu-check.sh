@@ -82,14 +82,8 @@ import yaml
 
 root, out, device, benchmarks = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
 config = yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
-for bench in config["benchmarks"]:
-    if bench.get("data", "builtin") != "builtin":
-        bench["data"] = str((root / bench["data"]).resolve())
-for model in config["models"]:
-    if "build" in model:
-        model["build"]["corpus"] = str((root / model["build"].get("corpus", "data/demo")).resolve())
-for rep in config.get("reported", []):
-    rep["file"] = str((root / rep["file"]).resolve())
+from lmdeck.config import with_absolute_paths
+config = with_absolute_paths(config, root)
 config["report"].get("paper", {}).pop("pdf", None)  # scores only: no paper preview
 if benchmarks:
     wanted = benchmarks.split(",")

@@ -77,22 +77,9 @@ def default_config(root: Path = ROOT) -> dict:
 
 def absolutize(config: dict, root: Path = ROOT) -> dict:
     """The default config's paths are relative to the repo; bench runs use a temp dir."""
-    config = copy.deepcopy(config)
-    for bench in config["benchmarks"]:
-        if bench.get("data", "builtin") != "builtin":
-            bench["data"] = str((root / bench["data"]).resolve())
-    for model in config["models"]:
-        if "build" in model:
-            model["build"]["corpus"] = str((root / model["build"].get("corpus", "data/demo")).resolve())
-    for rep in config.get("reported", []):
-        rep["file"] = str((root / rep["file"]).resolve())
-    paper = config.get("report", {}).get("paper", {})
-    if isinstance(paper.get("pdf"), list):
-        paper["pdf"] = [p if p.startswith(("http://", "https://")) else str((root / p).resolve())
-                        for p in paper["pdf"]]
-    elif isinstance(paper.get("pdf"), str) and not paper["pdf"].startswith(("http://", "https://")):
-        paper["pdf"] = str((root / paper["pdf"]).resolve())
-    return config
+    from lmdeck.config import with_absolute_paths
+
+    return with_absolute_paths(config, root)
 
 
 def dag_config(n_models: int, n_benchmarks: int, data: str = "builtin", root: Path = ROOT) -> dict:

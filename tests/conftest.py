@@ -1,4 +1,3 @@
-import copy
 import os
 import shutil
 import subprocess
@@ -23,19 +22,9 @@ def default_config() -> dict:
 
 def absolutize(config: dict) -> dict:
     """Config paths are relative to the repo; tests run Snakemake in a tmp dir."""
-    config = copy.deepcopy(config)
-    for bench in config["benchmarks"]:
-        if bench.get("data", "builtin") != "builtin":
-            bench["data"] = str((ROOT / bench["data"]).resolve())
-    for model in config["models"]:
-        if "build" in model:
-            model["build"]["corpus"] = str((ROOT / model["build"].get("corpus", "data/demo")).resolve())
-    for rep in config.get("reported", []):
-        rep["file"] = str((ROOT / rep["file"]).resolve())
-    paper = config.get("report", {}).get("paper", {})
-    if isinstance(paper.get("pdf"), list):
-        paper["pdf"] = [p if p.startswith("http") else str((ROOT / p).resolve()) for p in paper["pdf"]]
-    return config
+    from lmdeck.config import with_absolute_paths
+
+    return with_absolute_paths(config, ROOT)
 
 
 def jobs_run(proc) -> list[str]:

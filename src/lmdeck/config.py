@@ -69,6 +69,28 @@ def check(config: dict) -> None:
             )
 
 
+def with_absolute_paths(config: dict, root: str | Path) -> dict:
+    """A copy of `config` whose relative paths (data folders, tokenizer corpus, reported CSVs,
+    local paper PDFs) are resolved against `root`, for runs in another working directory."""
+    import copy
+
+    root = Path(root)
+    config = copy.deepcopy(config)
+    for bench in config["benchmarks"]:
+        if bench.get("data", "builtin") != "builtin":
+            bench["data"] = str((root / bench["data"]).resolve())
+    for model in config["models"]:
+        if "build" in model:
+            model["build"]["corpus"] = str((root / model["build"].get("corpus", "data/demo")).resolve())
+    for rep in config.get("reported", []):
+        rep["file"] = str((root / rep["file"]).resolve())
+    paper = config.get("report", {}).get("paper", {})
+    if isinstance(paper.get("pdf"), list):
+        paper["pdf"] = [p if p.startswith(("http://", "https://")) else str((root / p).resolve())
+                        for p in paper["pdf"]]
+    return config
+
+
 def model_path(model: dict) -> str:
     """Where the harnesses load the model from."""
     if "build" in model:
