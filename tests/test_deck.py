@@ -1,7 +1,6 @@
 """The research-report deck: sections in the seed's order, real tables, deltas, export, escaping."""
 
 import re
-import shutil
 import subprocess
 
 import pandas as pd

@@ -6,7 +6,6 @@ added to show that only the new benchmark is evaluated, and a last run must be a
 
 import json
 import math
-from pathlib import Path
 
 import pandas as pd
 import pytest

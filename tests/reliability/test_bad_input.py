@@ -3,7 +3,7 @@ files (test_bad_data.py): reported CSVs, templates, the paper PDF, code safety d
 
 import pytest
 
-from conftest import ROOT, default_config
+from conftest import default_config
 from lmdeck import config as lmconfig
 from lmdeck import scores
 from lmdeck.cli import main
