@@ -31,7 +31,7 @@ system:
 	scripts/setup-system.sh
 
 report: setup
-	snakemake --cores $(CORES)
+	snakemake --cores $(CORES) all export
 
 test: setup
 	$(PY) -m pytest -q

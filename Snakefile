@@ -21,6 +21,8 @@ localrules:
     figures,
     preview,
     deck,
+    html_or_pdf,
+    png,
     export,
 
 
@@ -36,3 +38,11 @@ include: "rules/deck.smk"
 rule all:
     input:
         get_final_output(),
+
+
+onsuccess:
+    cancel_idle_timers()
+
+
+onerror:
+    cancel_idle_timers()

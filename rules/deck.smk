@@ -28,17 +28,21 @@ rule figures:
         " --out-dir {ATTACHMENTS} --charts-dir {output.charts:q} > {log:q} 2>&1"
 
 
+# A local PDF is the rule's input (editing it re-renders); a URL is a param, downloaded by
+# `lmdeck preview` (no storage plugin to load at every Snakemake start).
 rule preview:
     input:
-        paper_pdf() or [],
+        [] if paper_is_url() else (paper_pdf() or []),
     output:
         report(f"{ATTACHMENTS}/Preview.png", caption="../report/preview.rst", category="Paper"),
+    params:
+        source=lambda wc, input: f"--url {shlex.quote(paper_pdf())}" if paper_is_url() else f"--pdf {shlex.quote(str(input))}",
     log:
         "logs/preview/preview.log",
     benchmark:
         "benchmarks/preview/preview.tsv"
     shell:
-        "lmdeck preview --pdf {input:q} --out {output:q} > {log:q} 2>&1"
+        "lmdeck preview {params.source} --out {output:q} > {log:q} 2>&1"
 
 
 rule deck:
@@ -60,21 +64,46 @@ rule deck:
         f"benchmarks/deck/{REPORT}.tsv"
     shell:
         "lmdeck deck --scores {input.scores:q} --spec {params.spec:q} --report {params.report:q}"
-        " --failures {input.failures:q} --attachments {ATTACHMENTS} {params.preview} --templates {TEMPLATES:q} --out {output:q} > {log:q} 2>&1"
+        " --failures {input.failures:q} --attachments {ATTACHMENTS} {params.preview} --templates {TEMPLATES:q}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
-rule export:
+# One job per format. The default target builds the html (marp-cli only, about a second), so
+# editing a template or the report text re-renders quickly; pdf and png start a browser each
+# and are built by the `export` target (`make report` builds both targets).
+rule html_or_pdf:
     input:
         deck=f"slides/{REPORT}.md",
         theme=str(TEMPLATES / "lmdeck.css"),
     output:
-        html=f"slides/{REPORT}.html",
-        pdf=f"slides/{REPORT}.pdf",
-        png=directory(f"slides/{REPORT}-png"),
+        f"slides/{REPORT}.{{format}}",
+    wildcard_constraints:
+        format="html|pdf",
     log:
-        f"logs/export/{REPORT}.log",
+        f"logs/export/{REPORT}.{{format}}.log",
     benchmark:
-        f"benchmarks/export/{REPORT}.tsv"
+        f"benchmarks/html_or_pdf/{REPORT}.{{format}}.tsv"
     shell:
-        "lmdeck export --deck {input.deck:q} --theme {input.theme:q} --html-out {output.html:q}"
-        " --pdf-out {output.pdf:q} --png-dir {output.png:q} > {log:q} 2>&1"
+        "lmdeck export --format {wildcards.format} --deck {input.deck:q} --theme {input.theme:q} --out {output:q}"
+        " > {log:q} 2>&1"
+
+
+rule png:
+    input:
+        deck=f"slides/{REPORT}.md",
+        theme=str(TEMPLATES / "lmdeck.css"),
+    output:
+        directory(f"slides/{REPORT}-png"),
+    log:
+        f"logs/export/{REPORT}.png.log",
+    benchmark:
+        f"benchmarks/png/{REPORT}.tsv"
+    shell:
+        "lmdeck export --format png --deck {input.deck:q} --theme {input.theme:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule export:
+    input:
+        get_final_output(),
+        f"slides/{REPORT}.pdf",
+        rules.png.output,

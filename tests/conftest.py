@@ -56,13 +56,14 @@ def demo_model_dir(tmp_path_factory) -> Path:
 def workflow(tmp_path_factory):
     """One real run of the whole workflow: the default config minus BBH, own copy of the templates.
 
-    (BBH is added later by a test to show that only new work runs.)"""
+    (BBH is added later by a test to show that only new work runs.) Targets: the default (deck
+    Markdown + html) and `export` (pdf, png per slide), as `make report` does."""
     workdir = tmp_path_factory.mktemp("workflow")
     templates = workdir / "templates"
     shutil.copytree(ROOT / "templates", templates)
     full = absolutize(default_config())
     full["report"]["templates"] = str(templates)
     first = {**full, "benchmarks": [b for b in full["benchmarks"] if b["name"] != "BBH"]}
-    proc = run_snakemake(workdir, first)
+    proc = run_snakemake(workdir, first, "all", "export")
     assert proc.returncode == 0, proc.stderr[-5000:]
     return {"dir": workdir, "config": full, "first": first, "proc": proc, "templates": templates}

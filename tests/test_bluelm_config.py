@@ -99,13 +99,13 @@ def test_dry_run_plans_one_job_per_model_and_harness(tmp_path):
     on a GPU each; builtin data needs no prepare_data, hub models no build_model."""
     config = absolutize(raw_config())
     config["report"]["paper"].pop("pdf", None)  # no network check for the paper preview
-    proc = run_snakemake(tmp_path, config, "-n")
+    proc = run_snakemake(tmp_path, config, "-n", "all", "export")
     assert proc.returncode == 0, proc.stderr[-5000:]
     jobs = Counter(jobs_run(proc))
     n_models = len(config["models"])
     assert jobs["lm_eval"] == n_models and jobs["opencompass"] == n_models, jobs
     assert jobs["prepare_data"] == 0 and jobs["build_model"] == 0, jobs
-    assert {"merge_scores", "tables", "figures", "deck", "export"} <= set(jobs)
+    assert {"merge_scores", "tables", "figures", "deck", "html_or_pdf", "png", "export"} <= set(jobs)
     harness_resources = re.findall(r"rule (?:lm_eval|opencompass):.*?resources: ([^\n]*)", proc.stdout, re.S)
     assert len(harness_resources) == 2 * n_models and all("gpu=1" in r for r in harness_resources)
 

@@ -6,7 +6,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-from conftest import ROOT, jobs_run, run_snakemake
+from conftest import BIN, ROOT, jobs_run, run_snakemake
 from lmdeck import deck, export, scores
 
 SEED_SECTIONS = ["调研报告", "Abstract", "Pretrain", "Evaluation", "Benchmarks", "Benchmarks: Exams",
@@ -147,7 +147,7 @@ def test_template_edit_rerenders_without_harness_jobs(workflow):
     proc = run_snakemake(workflow["dir"], workflow["first"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     ran = set(jobs_run(proc))
-    assert {"deck", "export"} <= ran
+    assert {"deck", "html_or_pdf"} <= ran and "png" not in ran  # pdf/png: only with the `export` target
     assert not ran & {"lm_eval", "opencompass", "build_model", "prepare_data", "merge_scores"}, ran
     assert "Edited for the test." in (workflow["dir"] / "slides" / "bluelm.md").read_text(encoding="utf-8")
 
@@ -167,7 +167,7 @@ def test_second_report_needs_only_a_config(tmp_path):
     assert "Pretrain" not in md and "vivolm" not in md  # nothing of the BlueLM report leaks in
     chat = pd.read_csv(tmp_path / "results" / "tables" / "chat.csv")
     assert list(chat.columns) == ["Model", "CMMLU", "GSM8K", "BBH", "Average"]
-    assert (tmp_path / "slides" / "chatcmp.pdf").exists()
+    assert (tmp_path / "slides" / "chatcmp.html").exists()
 
 
 def test_snakemake_report_registers_figures_and_tables(workflow):
@@ -187,3 +187,44 @@ def test_offline_paper_url_drops_the_preview_with_a_warning(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     output = proc.stdout + proc.stderr
     assert "report.paper.pdf: none of" in output and "rule preview" not in output
+
+
+@pytest.fixture
+def pdf_server(tmp_path):
+    """A local web server with one small PDF (made with matplotlib) and nothing else."""
+    import functools
+    import http.server
+    import threading
+
+    from matplotlib.figure import Figure
+
+    site = tmp_path / "site"
+    site.mkdir()
+    figure = Figure(figsize=(4, 5))
+    figure.text(0.1, 0.8, "A paper's first page", fontsize=14)
+    figure.savefig(site / "paper.pdf")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_paper_url_is_downloaded_for_the_preview(tmp_path, pdf_server):
+    from conftest import absolutize, default_config
+
+    config = absolutize(default_config())
+    config["report"]["paper"]["pdf"] = [str(tmp_path / "absent.pdf"), f"{pdf_server}/paper.pdf"]
+    proc = run_snakemake(tmp_path / "run", config, f"attachments/{config['report']['name'].upper()}/Preview.png")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert jobs_run(proc) == ["preview"]
+    png = tmp_path / "run" / "attachments" / "BLUELM" / "Preview.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+
+
+def test_paper_url_that_fails_names_the_url(tmp_path, pdf_server):
+    proc = subprocess.run([str(BIN / "lmdeck"), "preview", "--url", f"{pdf_server}/missing.pdf",
+                           "--out", str(tmp_path / "p.png")], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert f"{pdf_server}/missing.pdf: download failed: HTTP Error 404" in proc.stderr
+    assert not (tmp_path / "p.png").exists()

@@ -6,12 +6,14 @@ added to show that only the new benchmark is evaluated, and a last run must be a
 
 import json
 import math
+import platform
 
 import pandas as pd
 import pytest
 
 from conftest import jobs_run, run_snakemake
 from lmdeck import benchmarks
+from lmdeck.markdown import escape
 from lmdeck.harness import lmeval, opencompass
 
 pytestmark = pytest.mark.slow
@@ -34,6 +36,10 @@ def test_every_model_benchmark_has_a_measured_row(workflow):
     for column in ("harness_version", "model_sha256", "data_sha256", "started"):
         assert measured[column].notna().all() and (measured[column] != "").all(), column
     assert (measured["seconds"] > 0).all()
+    # Where it ran: recorded by each harness job, shown on the deck's provenance slide.
+    device = f"CPU ({platform.machine()})"
+    assert (measured["device"] == device).all()
+    assert f"· {escape(device)}" in (workflow["dir"] / "slides" / "bluelm.md").read_text(encoding="utf-8")
 
 
 def test_reported_numbers_join_the_table(workflow):

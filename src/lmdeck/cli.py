@@ -86,7 +86,11 @@ def cmd_figures(args) -> None:
 def cmd_preview(args) -> None:
     from lmdeck import figures
 
-    figures.pdf_first_page_png(Path(args.pdf), Path(args.out), dpi=args.dpi)
+    if args.url:
+        with figures.downloaded(args.url) as pdf:
+            figures.pdf_first_page_png(pdf, Path(args.out), dpi=args.dpi)
+    else:
+        figures.pdf_first_page_png(Path(args.pdf), Path(args.out), dpi=args.dpi)
 
 
 def cmd_deck(args) -> None:
@@ -101,7 +105,7 @@ def cmd_deck(args) -> None:
 def cmd_export(args) -> None:
     from lmdeck.export import export
 
-    export(Path(args.deck), Path(args.theme), Path(args.html_out), Path(args.pdf_out), Path(args.png_dir))
+    export(Path(args.deck), Path(args.theme), args.format, Path(args.out))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -149,7 +153,9 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_figures)
 
     s = sub.add_parser("preview", help="first page of the paper PDF as PNG")
-    s.add_argument("--pdf", required=True)
+    source = s.add_mutually_exclusive_group(required=True)
+    source.add_argument("--pdf", help="a local PDF")
+    source.add_argument("--url", help="a PDF to download (http/https)")
     s.add_argument("--out", required=True)
     s.add_argument("--dpi", type=int, default=80)
     s.set_defaults(func=cmd_preview)
@@ -166,12 +172,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_deck)
 
-    s = sub.add_parser("export", help="marp-cli: deck -> html, pdf, png per slide")
+    s = sub.add_parser("export", help="marp-cli: deck -> html, pdf, or a folder with one png per slide")
     s.add_argument("--deck", required=True)
     s.add_argument("--theme", required=True)
-    s.add_argument("--html-out", required=True)
-    s.add_argument("--pdf-out", required=True)
-    s.add_argument("--png-dir", required=True)
+    s.add_argument("--format", required=True, choices=["html", "pdf", "png"])
+    s.add_argument("--out", required=True, help="the html/pdf file, or the png folder")
     s.set_defaults(func=cmd_export)
     return p
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -101,9 +100,7 @@ def provenance(scores: pd.DataFrame, spec: dict, benchmarks_dir: Path) -> dict:
                        "revision": model.get("revision", "main"), "sha256": ", ".join(s[:16] for s in sha) or "–"})
     data = [{"benchmark": name, "sha256": str(sha)[:16]} for name, sha in
             measured.drop_duplicates("benchmark")[["benchmark", "data_sha256"]].itertuples(index=False)]
-    import torch
-
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({platform.machine()})"
+    devices = sorted(set(measured["device"].dropna()) - {""}) if "device" in measured else []
     started = sorted(measured["started"].dropna())
     return {
         "versions": [("lmdeck", __version__), ("lm-eval", package_version("lm_eval")),
@@ -111,7 +108,7 @@ def provenance(scores: pd.DataFrame, spec: dict, benchmarks_dir: Path) -> dict:
                      ("torch", package_version("torch")), ("Snakemake", package_version("snakemake"))],
         "git_commit": git_commit(TEMPLATES.parent),
         "run_date": started[-1] if started else "–",
-        "hardware": device,
+        "hardware": ", ".join(devices) or "–",
         "models": models,
         "data": data,
         "jobs": job_times(benchmarks_dir),

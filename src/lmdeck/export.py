@@ -1,5 +1,7 @@
-"""Export a Marp deck with marp-cli (pinned in package.json): html, pdf and one png per slide.
+"""Export a Marp deck with marp-cli (pinned in package.json): html, pdf, or one png per slide.
 
+One format per call, so each is its own Snakemake job: the html (no browser, ~1 s) is what the
+default target builds; pdf and png start a Chromium each and are built by the `export` target.
 HTML in the Markdown stays disabled (`--html` is never passed). Chromium is found through
 CHROME_PATH or the PATH; marp-cli through the repo's node_modules, else npx.
 """
@@ -15,6 +17,8 @@ from lmdeck.fileio import atomic_path
 
 REPO = Path(__file__).resolve().parents[2]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+FORMATS = {"html": (), "pdf": ("--pdf",), "png": ("--images", "png")}
+NEEDS_BROWSER = {"pdf", "png"}
 
 
 class ExportError(RuntimeError):
@@ -36,49 +40,42 @@ def marp_command() -> list[str]:
     raise ExportError("marp-cli not found: run `npm install` in the repository (make setup does it)")
 
 
-def marp_args(deck: Path, theme: Path, out: Path, *extra: str) -> tuple[list[str], dict]:
-    browser = find_browser()
-    if browser is None:
-        raise ExportError("no Chromium/Chrome found: install `chromium` or set CHROME_PATH")
-    cmd = [*marp_command(), "--no-stdin", "--theme-set", str(theme), "--allow-local-files",
-           "--browser", "chrome", "--browser-path", browser, *extra, str(deck), "-o", str(out)]
-    return cmd, {**os.environ, "CHROME_PATH": browser}
+def marp_args(deck: Path, theme: Path, out: Path, fmt: str = "html") -> tuple[list[str], dict]:
+    cmd = [*marp_command(), "--no-stdin", "--theme-set", str(theme), "--allow-local-files"]
+    env = dict(os.environ)
+    if fmt in NEEDS_BROWSER:
+        browser = find_browser()
+        if browser is None:
+            raise ExportError(f"{fmt} export needs Chromium/Chrome: install `chromium` or set CHROME_PATH")
+        cmd += ["--browser", "chrome", "--browser-path", browser]
+        env["CHROME_PATH"] = browser
+    return [*cmd, *FORMATS[fmt], str(deck), "-o", str(out)], env
 
 
-def wait(proc: subprocess.Popen, deck: Path) -> None:
-    stdout, stderr = proc.communicate(timeout=600)
-    print(stdout + stderr)
+def run_marp(deck: Path, theme: Path, out: Path, fmt: str = "html") -> None:
+    cmd, env = marp_args(deck, theme, out, fmt)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    print(proc.stdout + proc.stderr)
     if proc.returncode != 0:
-        raise ExportError(f"marp-cli failed on {deck} (exit {proc.returncode}): {stderr.strip()[-2000:]}")
+        raise ExportError(f"marp-cli failed on {deck} (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
 
 
-def run_marp(deck: Path, theme: Path, out: Path, *extra: str) -> None:
-    cmd, env = marp_args(deck, theme, out, *extra)
-    wait(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env), deck)
-
-
-def export(deck: Path, theme: Path, html_out: Path, pdf_out: Path, png_dir: Path) -> None:
-    """html, pdf and png conversions run side by side (two of them start a browser each);
-    each output is written beside its target and renamed into place (atomic)."""
-    staging = png_dir.with_name(f".{png_dir.name}.tmp")
+def export(deck: Path, theme: Path, fmt: str, out: Path) -> None:
+    """Write `out` (a file for html/pdf, a folder of <deck>.NNN.png for png) atomically:
+    marp-cli writes into a staging folder beside it, which is renamed into place."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}: one of {', '.join(FORMATS)}")
+    staging = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    jobs = [(html_out, staging / f"{deck.stem}.html", ()), (pdf_out, staging / f"{deck.stem}.pdf", ("--pdf",)),
-            (None, staging / "png" / f"{deck.stem}.png", ("--images", "png"))]
-    running = []
-    for _, produced, extra in jobs:
-        cmd, env = marp_args(deck, theme, produced, *extra)
-        running.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
     try:
-        for proc in running:
-            wait(proc, deck)
+        produced = staging / f"{deck.stem}.{fmt}"
+        run_marp(deck, theme, produced, fmt)
+        if fmt == "png":
+            shutil.rmtree(out, ignore_errors=True)
+            staging.rename(out)
+        else:
+            with atomic_path(out) as tmp:
+                os.replace(produced, tmp)
     finally:
-        for proc in running:
-            if proc.poll() is None:
-                proc.kill()
-    for target, produced, _ in jobs[:2]:
-        with atomic_path(target) as tmp:
-            os.replace(produced, tmp)
-    shutil.rmtree(png_dir, ignore_errors=True)
-    (staging / "png").rename(png_dir)
-    shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)

@@ -15,6 +15,10 @@ import shutil
 import subprocess
 import tempfile
 import textwrap
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -405,6 +409,19 @@ def _render_chart(category: str, benches: list[str], labels: list[str], grid: li
 
 
 # ------------------------------------------------------------------------------------ the PDF
+
+@contextmanager
+def downloaded(url: str, timeout: float = 60) -> Iterator[Path]:
+    """The file at `url` in a temp folder, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="lmdeck-download-") as tmp:
+        target = Path(tmp) / "paper.pdf"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response, open(target, "wb") as out:
+                shutil.copyfileobj(response, out)
+        except (urllib.error.URLError, TimeoutError) as exc:
+            raise RuntimeError(f"{url}: download failed: {exc}") from exc
+        yield target
+
 
 def pdf_first_page_png(pdf: Path, out: Path, dpi: int = 80) -> Path:
     """Page 1 of `pdf` as a PNG via poppler's pdftoppm, moved onto `out` only once complete."""

@@ -13,7 +13,7 @@ import pandas as pd
 from lmdeck.harness import lmeval, opencompass
 
 COLUMNS = ["model", "benchmark", "subtask", "harness", "metric", "shots", "score", "stderr", "n", "aggregation", "source",
-           "harness_version", "model_sha256", "data_sha256", "started", "seconds", "category", "table", "reference"]
+           "harness_version", "model_sha256", "data_sha256", "started", "seconds", "device", "category", "table", "reference"]
 AGGREGATE = "all"  # subtask label of a benchmark's headline row
 PARSERS = {"lm-eval": lmeval.parse, "opencompass": opencompass.parse}
 REPORTED_HEADER = ["model", "benchmark", "shots", "metric", "score", "source"]
@@ -67,7 +67,8 @@ def measured_rows(manifests: list[Path], spec: dict, failures: list[dict] | None
                 "model": model["name"], "benchmark": bench["name"], "harness": manifest["harness"],
                 "shots": bench.get("shots"), "source": "measured", "harness_version": run["harness_version"],
                 "model_sha256": run["model_sha256"], "data_sha256": run["data_sha256"], "started": run["started"],
-                "seconds": run["seconds"], "category": bench["category"], "table": model.get("kind", "base"),
+                "seconds": run["seconds"], "device": run.get("device", ""), "category": bench["category"],
+                "table": model.get("kind", "base"),
                 "reference": str(bench_dir),
             }
             # Local data is scored by lmdeck as "acc" (fraction correct; = pass@1 for greedy code);
@@ -108,7 +109,7 @@ def read_reported(path: str | Path, table: str, spec: dict) -> list[dict]:
         rows.append({"model": rec["model"], "benchmark": rec["benchmark"], "subtask": AGGREGATE, "harness": "",
                      "metric": rec["metric"], "shots": int(shots.group(1)) if shots else None, "score": score,
                      "stderr": math.nan, "n": None, "aggregation": "", "source": "reported", "harness_version": "",
-                     "model_sha256": "", "data_sha256": "", "started": "", "seconds": math.nan,
+                     "model_sha256": "", "data_sha256": "", "started": "", "seconds": math.nan, "device": "",
                      "category": categories[rec["benchmark"]], "table": table, "reference": rec["source"]})
     return rows
 

@@ -56,10 +56,11 @@ def test_keep_going_finishes_everything_else_and_names_the_failure(crash_config,
 
 
 def test_without_keep_going_the_run_stops_naming_the_log(crash_config, tmp_path):
-    proc = run_snakemake(tmp_path, crash_config, "results/scores.csv")
+    config = {**crash_config, "benchmarks": [b for b in crash_config["benchmarks"] if b["name"] == "MMLU"]}
+    proc = run_snakemake(tmp_path, config, "results/scores.csv")
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
-    assert "logs/lm_eval/broken.log" in output or "logs/opencompass/broken.log" in output
+    assert "logs/lm_eval/broken.log" in output
     assert not (tmp_path / "results" / "scores.csv").exists()
 
 
@@ -74,7 +75,7 @@ def wait_for(path, proc, timeout=600):
 
 
 def test_sigkill_mid_job_then_rerun_incomplete_reruns_only_that_job(workflow, tmp_path):
-    config = small_config(("MMLU", "CMMLU", "AGIEval", "GSM8K"))
+    config = small_config(("MMLU", "CMMLU", "AGIEval"))
     killed = tmp_path / "killed"
     killed.mkdir()
     (killed / "config.yaml").write_text(json.dumps(config), encoding="utf-8")
@@ -101,7 +102,7 @@ def test_sigkill_mid_job_then_rerun_incomplete_reruns_only_that_job(workflow, tm
     after_kill = pd.read_csv(killed / "results/scores.csv")
     reference = pd.read_csv(workflow["dir"] / "results/scores.csv")
     pick = lambda f: (f[(f["source"] == "measured") & (f["model"] == "demo-llama")  # noqa: E731
-                        & f["benchmark"].isin(["MMLU", "CMMLU", "AGIEval", "GSM8K"])][SCORE_COLUMNS]
+                        & f["benchmark"].isin(["MMLU", "CMMLU", "AGIEval"])][SCORE_COLUMNS]
                       .sort_values(["benchmark", "subtask"]).reset_index(drop=True))
     pd.testing.assert_frame_equal(pick(after_kill), pick(reference))
 

@@ -127,6 +127,7 @@ class Job:
         self.job_dir = self.manifest.parent
         self.job_dir.mkdir(parents=True, exist_ok=True)
         self.model_sha = model_fingerprint(spec["model"])
+        self.device = device_name(spec["model"].get("device", "cpu"))
         self.entries: dict[str, dict] = {}
         self.expected: dict[str, tuple[str, dict]] = {}
         self.todo: list[dict] = []
@@ -148,7 +149,7 @@ class Job:
         expected, data = self.expected[bench["name"]]
         write_run_record(self.bench_dir(bench), fingerprint=expected, started=clock.started, seconds=clock.seconds,
                          harness_version=self.version, model_sha256=self.model_sha,
-                         data_sha256=data["data_sha256"], shots=bench.get("shots"))
+                         data_sha256=data["data_sha256"], shots=bench.get("shots"), device=self.device)
 
     def failed(self, bench: dict, error: BaseException) -> None:
         import traceback
@@ -165,6 +166,18 @@ class Job:
                             + (f" (log: {self.log})" if self.log else ""))
         fileio.write_json(self.manifest, {"harness": self.spec["harness"], "model": self.spec["model"]["name"],
                                           "benchmarks": list(self.entries.values())})
+
+
+def device_name(device: str) -> str:
+    """What the scores were measured on, for the deck's provenance slide (e.g. "NVIDIA H100
+    80GB HBM3", "CPU (x86_64)"). The harness process imports torch anyway."""
+    import platform
+
+    import torch
+
+    if device != "cpu" and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device if ":" in device else "cuda:0"))
+    return f"CPU ({platform.machine()})"
 
 
 def go_offline_where_possible(spec: dict) -> None:

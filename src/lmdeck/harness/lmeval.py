@@ -16,6 +16,8 @@ import yaml
 from lmdeck import fileio
 from lmdeck.harness import common
 
+# hf with batched tokenization (lmdeck.harness.fast_hf): same tokens and scores as `hf`.
+DEFAULT_BACKEND = "lmdeck-hf"
 HOOKS_SHIM = "from lmdeck.harness.hooks import lm_eval_process_results  # noqa: F401\n"
 
 
@@ -82,9 +84,9 @@ def load_model(model: dict):
     import lm_eval.models  # noqa: F401  (registers lm-eval's own backends: hf, vllm, ...)
     from lm_eval.api.registry import get_model
 
-    from lmdeck.harness import replay  # noqa: F401  (registers the lmdeck-replay backend)
+    from lmdeck.harness import fast_hf, replay  # noqa: F401  (register lmdeck-hf, lmdeck-replay)
 
-    backend = model.get("lm_eval", {}).get("backend", "hf")
+    backend = model.get("lm_eval", {}).get("backend", DEFAULT_BACKEND)
     args = model_args(model)
     arg_string = ",".join(f"{k}={v}" for k, v in args.items())
     extra = {"batch_size": model.get("batch_size", 8), "device": model.get("device", "cpu")}
