@@ -20,6 +20,7 @@ localrules:
     tables,
     figures,
     preview,
+    deck_data,
     deck,
     html_or_pdf,
     png,

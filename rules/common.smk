@@ -160,7 +160,6 @@ def get_final_output():
         "results/tables/base.md",
         "results/tables/reported_vs_measured.md",
         f"slides/{REPORT}.md",
-        f"slides/{REPORT}.html",
     ]
 
 

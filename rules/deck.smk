@@ -45,17 +45,34 @@ rule preview:
         "lmdeck preview {params.source} --out {output:q} > {log:q} 2>&1"
 
 
-rule deck:
+# The numbers for the deck, apart from its text and templates: editing those re-runs only `deck`,
+# which is templating (no pandas, no scores).
+rule deck_data:
     input:
         scores="results/scores.csv",
         failures="results/failures.csv",
+    output:
+        f"results/deck/{REPORT}.json",
+    params:
+        spec=report_spec(),
+    log:
+        f"logs/deck_data/{REPORT}.log",
+    benchmark:
+        f"benchmarks/deck_data/{REPORT}.tsv"
+    shell:
+        "lmdeck deck-data --scores {input.scores:q} --spec {params.spec:q} --failures {input.failures:q}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
+rule deck:
+    input:
+        data=f"results/deck/{REPORT}.json",
         figures=rules.figures.output,
         preview=[f"{ATTACHMENTS}/Preview.png"] if paper_pdf() else [],
         templates=sorted(str(p) for p in TEMPLATES.rglob("*.j2")),
     output:
         f"slides/{REPORT}.md",
     params:
-        spec=report_spec(),
         report=json.dumps(config["report"], sort_keys=True, ensure_ascii=False),
         preview=lambda wc, input: "--preview" if input.preview else "",
     log:
@@ -63,14 +80,14 @@ rule deck:
     benchmark:
         f"benchmarks/deck/{REPORT}.tsv"
     shell:
-        "lmdeck deck --scores {input.scores:q} --spec {params.spec:q} --report {params.report:q}"
-        " --failures {input.failures:q} --attachments {ATTACHMENTS} {params.preview} --templates {TEMPLATES:q}"
-        " --out {output:q} > {log:q} 2>&1"
+        "lmdeck deck --data {input.data:q} --report {params.report:q} --attachments {ATTACHMENTS} {params.preview}"
+        " --templates {TEMPLATES:q} --out {output:q} > {log:q} 2>&1"
 
 
-# One job per format. The default target builds the html (marp-cli only, about a second), so
-# editing a template or the report text re-renders quickly; pdf and png start a browser each
-# and are built by the `export` target (`make report` builds both targets).
+# The exports, one job per format, are the `export` target (`make report` builds `all` and
+# `export`). The default target ends at the deck's Markdown, so that editing a template or the
+# report text re-renders in about two seconds; marp-cli's html takes a second more, pdf and
+# png start a Chromium each.
 rule html_or_pdf:
     input:
         deck=f"slides/{REPORT}.md",
@@ -105,5 +122,6 @@ rule png:
 rule export:
     input:
         get_final_output(),
+        f"slides/{REPORT}.html",
         f"slides/{REPORT}.pdf",
         rules.png.output,

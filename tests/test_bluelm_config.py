@@ -105,7 +105,7 @@ def test_dry_run_plans_one_job_per_model_and_harness(tmp_path):
     n_models = len(config["models"])
     assert jobs["lm_eval"] == n_models and jobs["opencompass"] == n_models, jobs
     assert jobs["prepare_data"] == 0 and jobs["build_model"] == 0, jobs
-    assert {"merge_scores", "tables", "figures", "deck", "html_or_pdf", "png", "export"} <= set(jobs)
+    assert {"merge_scores", "tables", "figures", "deck_data", "deck", "html_or_pdf", "png", "export"} <= set(jobs)
     harness_resources = re.findall(r"rule (?:lm_eval|opencompass):.*?resources: ([^\n]*)", proc.stdout, re.S)
     assert len(harness_resources) == 2 * n_models and all("gpu=1" in r for r in harness_resources)
 

@@ -93,13 +93,20 @@ def cmd_preview(args) -> None:
         figures.pdf_first_page_png(Path(args.pdf), Path(args.out), dpi=args.dpi)
 
 
+def cmd_deck_data(args) -> None:
+    from lmdeck import deck_data
+
+    deck_data.write(Path(args.out), json.loads(args.spec), Path(args.scores), Path(args.failures),
+                    Path(args.benchmarks_dir))
+
+
 def cmd_deck(args) -> None:
     from lmdeck import deck
 
     out = Path(args.out)
     assets = deck.find_assets(Path(args.attachments), out.parent, with_preview=args.preview)
-    deck.write_deck(out, json.loads(args.report), json.loads(args.spec), Path(args.scores), Path(args.failures), assets,
-                    Path(args.benchmarks_dir), Path(args.templates) if args.templates else deck.TEMPLATES)
+    deck.write_deck(out, json.loads(args.report), Path(args.data), assets,
+                    Path(args.templates) if args.templates else deck.TEMPLATES)
 
 
 def cmd_export(args) -> None:
@@ -160,14 +167,19 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--dpi", type=int, default=80)
     s.set_defaults(func=cmd_preview)
 
-    s = sub.add_parser("deck", help="render the Marp deck from templates")
+    s = sub.add_parser("deck-data", help="the deck's tables, deltas and provenance from the scores, as JSON")
     s.add_argument("--scores", required=True)
     s.add_argument("--spec", required=True)
+    s.add_argument("--failures", required=True, help="failures.csv from merge-scores")
+    s.add_argument("--benchmarks-dir", default="benchmarks", help="Snakemake `benchmark:` files (job times)")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_deck_data)
+
+    s = sub.add_parser("deck", help="render the Marp deck from templates, the deck data and the report text")
+    s.add_argument("--data", required=True, help="the JSON from deck-data")
     s.add_argument("--report", required=True)
     s.add_argument("--attachments", required=True, help="folder of the deck's images")
-    s.add_argument("--failures", required=True, help="failures.csv from merge-scores")
     s.add_argument("--preview", action="store_true", help="show the paper preview on the title slide")
-    s.add_argument("--benchmarks-dir", default="benchmarks")
     s.add_argument("--templates", help="template folder (default: the repo's templates/)")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_deck)

@@ -33,8 +33,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
 from lmdeck.fileio import atomic_path  # noqa: E402
+from lmdeck.markdown import MISSING  # noqa: E402  (the tables' dash: missing is never 0)
 
-MISSING = "–"  # same dash as the Markdown tables: missing is never 0
 DPI = 150
 FONT_SIZE = 11.0
 TITLE_SIZE = 13.0

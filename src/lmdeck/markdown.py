@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import html
+import math
 import re
+
+MISSING = "–"  # a score that is not there: never printed (or counted) as 0
+MISSING_NOTE = f"{MISSING}: not reported / not evaluated (never counted as 0)."
 
 # Inline Markdown syntax: code, emphasis, links/images, table cells, strike, braces.
 # (Block markers like '#' or '-' only act at a line start, which inline text never is.)
@@ -27,3 +31,11 @@ def safe_url(url: str) -> str:
     if not re.match(r"^https?://[^\s]+$", url, flags=re.IGNORECASE):
         raise UnsafeURL(f"{url!r} is not an http(s) URL")
     return "".join(f"%{ord(c):02X}" if c in "()<>[]\"'` " else c for c in url)
+
+
+def fmt(value, bold: bool = False) -> str:
+    """A score cell: one decimal, the dash when missing, optionally bold."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    text = f"{value:.1f}" if isinstance(value, (int, float)) else str(value)
+    return f"**{text}**" if bold else text

@@ -10,11 +10,10 @@ import pandas as pd
 from tabulate import tabulate
 
 from lmdeck.fileio import atomic_path, write_text
+from lmdeck.markdown import MISSING, MISSING_NOTE, fmt
 from lmdeck.scores import AGGREGATE
 
 CATEGORY_ORDER = ["exams", "math", "coding", "reasoning"]
-MISSING = "–"
-MISSING_NOTE = f"{MISSING}: not reported / not evaluated (never counted as 0)."
 
 
 def benchmark_order(spec: dict) -> list[str]:
@@ -70,13 +69,6 @@ def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
                         "Benchmark": bench, "Reported": want, "Measured": got, "Delta": delta,
                         "Flag": "⚠" if abs(delta) > tolerance else ("" if not math.isnan(delta) else MISSING)})
     return pd.DataFrame(out, columns=["Model", "Reported as", "Benchmark", "Reported", "Measured", "Delta", "Flag"])
-
-
-def fmt(value, bold: bool = False) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return MISSING
-    text = f"{value:.1f}" if isinstance(value, (int, float)) else str(value)
-    return f"**{text}**" if bold else text
 
 
 def pivot_markdown(pivot: pd.DataFrame) -> str:

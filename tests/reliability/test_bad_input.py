@@ -63,8 +63,10 @@ def test_missing_template_is_named(tmp_path, capsys):
     scores.write_failures([], failures_csv)
     import json
 
-    code = main(["deck", "--scores", str(scores_csv), "--spec", json.dumps({**config, "reported": []}),
-                 "--report", json.dumps(config["report"]), "--failures", str(failures_csv),
+    data_json = tmp_path / "deck.json"
+    assert main(["deck-data", "--scores", str(scores_csv), "--spec", json.dumps({**config, "reported": []}),
+                 "--failures", str(failures_csv), "--benchmarks-dir", str(tmp_path), "--out", str(data_json)]) == 0
+    code = main(["deck", "--data", str(data_json), "--report", json.dumps(config["report"]),
                  "--attachments", str(tmp_path), "--out", str(tmp_path / "deck.md")])
     assert code == 1
     assert "report.sections: no template for section 'no_such_slide'" in capsys.readouterr().err

@@ -1,0 +1,136 @@
+"""What the deck shows that comes from the scores: result tables, reported-vs-measured deltas,
+what was not evaluated, provenance. Written as one JSON per report (`lmdeck deck-data`), so
+the deck step is templating only: a template or text edit re-renders without pandas or the
+scores (lmdeck.deck).
+
+Values are JSON types; the tables are Markdown that lmdeck generated (cells escaped by
+lmdeck.tables), which lmdeck.deck marks safe by key (MARKDOWN_KEYS).
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+
+from lmdeck import __version__, tables
+from lmdeck.fileio import write_json
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def git_commit(repo: Path) -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                             text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def job_times(benchmarks_dir: Path) -> list[dict]:
+    """Wall time per harness job, from Snakemake's `benchmark:` files."""
+    rows = []
+    for tsv in sorted(Path(benchmarks_dir).glob("*/*.tsv")):
+        if tsv.parent.name not in {"lm_eval", "opencompass", "build_model"}:
+            continue
+        frame = pd.read_csv(tsv, sep="\t")
+        rows.append({"job": f"{tsv.parent.name} {tsv.stem}", "seconds": float(frame["s"].iloc[-1]),
+                     "max_rss_mb": float(frame["max_rss"].iloc[-1]) if "max_rss" in frame else math.nan})
+    return rows
+
+
+def provenance(scores: pd.DataFrame, spec: dict, benchmarks_dir: Path) -> dict:
+    measured = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")]
+    models = []
+    for model in spec["models"]:
+        rows = measured[measured["model"] == model["name"]]
+        sha = sorted(set(rows["model_sha256"].dropna()))
+        models.append({"name": model.get("display_name", model["name"]),
+                       "source": model.get("path", f"built: {model.get('build', {}).get('architecture', '')}"),
+                       "revision": model.get("revision", "main"), "sha256": ", ".join(s[:16] for s in sha) or "–"})
+    data = [{"benchmark": name, "sha256": str(sha)[:16]} for name, sha in
+            measured.drop_duplicates("benchmark")[["benchmark", "data_sha256"]].itertuples(index=False)]
+    devices = sorted(set(measured["device"].dropna()) - {""}) if "device" in measured else []
+    started = sorted(measured["started"].dropna())
+    return {
+        "versions": [("lmdeck", __version__), ("lm-eval", package_version("lm_eval")),
+                     ("OpenCompass", package_version("opencompass")), ("transformers", package_version("transformers")),
+                     ("torch", package_version("torch")), ("Snakemake", package_version("snakemake"))],
+        "git_commit": git_commit(REPO),
+        "run_date": started[-1] if started else "–",
+        "hardware": ", ".join(devices) or "–",
+        "models": models,
+        "data": data,
+        "jobs": job_times(benchmarks_dir),
+    }
+
+
+def benchmark_slides(spec: dict) -> list[dict]:
+    by_category = []
+    for category in tables.CATEGORY_ORDER:
+        benches = [b for b in spec["benchmarks"] if b["category"] == category]
+        if benches:
+            by_category.append({"category": category, "benchmarks": benches})
+    return by_category
+
+
+def not_evaluated(scores: pd.DataFrame, spec: dict, failures: pd.DataFrame, table: str) -> list[str]:
+    """Cells of one results table (base/chat) the config asked for that have no measured score,
+    with the log to read when the evaluation failed."""
+    measured = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")]
+    have = set(zip(measured["model"], measured["benchmark"]))
+    logs = {(f["model"], f["benchmark"]): f["log"] for f in failures.to_dict("records")}
+    out = []
+    for m in (m for m in spec["models"] if m.get("kind", "base") == table):
+        for b in spec["benchmarks"]:
+            if (m["name"], b["name"]) not in have:
+                log = logs.get((m["name"], b["name"]))
+                out.append(f"{m['name']} × {b['name']}" + (f" (failed, log: {log})" if log else ""))
+    return out
+
+
+def build(spec: dict, scores: pd.DataFrame, failures: pd.DataFrame | None, benchmarks_dir: Path) -> dict:
+    from lmdeck.scores import FAILURE_COLUMNS
+
+    failures = failures if failures is not None else pd.DataFrame(columns=FAILURE_COLUMNS)
+    base = tables.score_pivot(scores, spec, "base")
+    chat = tables.score_pivot(scores, spec, "chat")
+    delta = tables.reported_vs_measured(scores, spec)
+    return {
+        "categories": benchmark_slides(spec),
+        "n_benchmarks": len(spec["benchmarks"]),
+        "models": spec["models"],
+        "base_table": tables.pivot_markdown(base) if len(base) else None,
+        "chat_table": tables.pivot_markdown(chat) if len(chat) else None,
+        "delta_tables": [(model, tables.frame_markdown(rows.drop(columns=["Model"])))
+                         for model, rows in delta.groupby("Model", sort=False)],
+        "not_evaluated": {t: not_evaluated(scores, spec, failures, t) for t in ("base", "chat")},
+        "tolerance": spec.get("tolerance", 5),
+        "provenance": provenance(scores, spec, benchmarks_dir),
+    }
+
+
+def write(out: Path, spec: dict, scores_csv: Path, failures_csv: Path, benchmarks_dir: Path) -> None:
+    from lmdeck.scores import read, read_failures
+
+    write_json(out, build(spec, read(scores_csv), read_failures(failures_csv), benchmarks_dir))
+
+
+def render_scores(report: dict, spec: dict, scores: pd.DataFrame, assets: dict, benchmarks_dir: Path,
+                  template_dir: Path | None = None, failures: pd.DataFrame | None = None) -> str:
+    """Both steps in one call (tests, the render-scale benchmark)."""
+    from lmdeck import deck
+
+    return deck.render(report, build(spec, scores, failures, benchmarks_dir), assets,
+                       template_dir or deck.TEMPLATES)
