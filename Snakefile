@@ -41,9 +41,13 @@ rule all:
         get_final_output(),
 
 
+# Last line of the parse: see rules/common.smk.
+freeze_long_lived_objects()
+
+
 onsuccess:
-    cancel_idle_timers()
+    finish_quickly()
 
 
 onerror:
-    cancel_idle_timers()
+    finish_quickly()

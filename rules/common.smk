@@ -163,13 +163,25 @@ def get_final_output():
     ]
 
 
-def cancel_idle_timers():
-    """Snakemake's job-rate limiter (--max-jobs-per-timespan, default 100/1s) arms a one-second
-    timer thread after every scheduling round, and the process cannot exit before the last one
-    fires: each run that executed jobs idled up to a second at its end (1.0-1.4 s of a 4.9 s
-    template-only re-render). Once the run is over they have nothing left to release."""
+def freeze_long_lived_objects():
+    """What Snakemake, its plugins, pandas and the parsed workflow have allocated so far lives
+    until the process exits. gc.freeze() keeps it out of every later garbage collection,
+    including the interpreter's last one at exit, which otherwise walks all of it: a no-op run
+    takes ~0.3 s less (2.1 -> 1.8 s here), a template-only re-render ~0.5 s less."""
+    import gc
+
+    gc.freeze()
+
+
+def finish_quickly():
+    """Called once the run is over (onsuccess/onerror). Snakemake's job-rate limiter
+    (--max-jobs-per-timespan, default 100/1s) arms a one-second timer thread after every
+    scheduling round, and the process cannot exit before the last one fires: up to 1 s of
+    idling after the last job. Nothing is left for them to release, so they are cancelled;
+    and what the run allocated joins the frozen objects (above)."""
     import threading
 
     for thread in threading.enumerate():
         if isinstance(thread, threading.Timer):
             thread.cancel()
+    freeze_long_lived_objects()
