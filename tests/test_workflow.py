@@ -7,6 +7,7 @@ added to show that only the new benchmark is evaluated, and a last run must be a
 import json
 import math
 import platform
+import shutil
 
 import pandas as pd
 import pytest
@@ -98,23 +99,26 @@ def test_tables_written(workflow):
     assert ((ok["Measured"] - ok["Reported"] - ok["Delta"]).abs() < 0.011).all()
 
 
-def test_adding_a_benchmark_runs_only_the_new_work_then_noop(workflow):
-    before = (workflow["dir"] / "results" / "raw" / "opencompass" / "demo-llama" / "manifest.json").stat().st_mtime
-    proc = run_snakemake(workflow["dir"], workflow["config"])
+def test_adding_a_benchmark_runs_only_the_new_work_then_noop(workflow, tmp_path):
+    # On a copy of the session's run (metadata and mtimes kept), so other tests see it unchanged.
+    work = tmp_path / "run"
+    shutil.copytree(workflow["dir"], work, symlinks=True)
+    before = (work / "results" / "raw" / "opencompass" / "demo-llama" / "manifest.json").stat().st_mtime
+    proc = run_snakemake(work, workflow["config"])
     assert proc.returncode == 0, proc.stderr[-5000:]
     ran = jobs_run(proc)
     assert "opencompass" not in ran and "build_model" not in ran
     assert ran.count("prepare_data") == 1
     for model in ("demo-llama", "demo-qwen2"):
-        manifest = json.loads((workflow["dir"] / "results" / "raw" / "lm-eval" / model / "manifest.json").read_text())
+        manifest = json.loads((work / "results" / "raw" / "lm-eval" / model / "manifest.json").read_text())
         fresh = [e["benchmark"] for e in manifest["benchmarks"] if not e["cached"]]
         assert fresh == ["BBH"], fresh
-    assert (workflow["dir"] / "results" / "raw" / "opencompass" / "demo-llama" / "manifest.json").stat().st_mtime == before
-    deck = (workflow["dir"] / "slides" / "bluelm.md").read_text(encoding="utf-8")
+    assert (work / "results" / "raw" / "opencompass" / "demo-llama" / "manifest.json").stat().st_mtime == before
+    deck = (work / "slides" / "bluelm.md").read_text(encoding="utf-8")
     bluelm_row = next(line for line in deck.splitlines() if line.startswith("| BlueLM-7B-Base"))
     for number in ("55.2", "67.5", "66.6", "58.9", "43.4", "27.2", "6.2", "18.3", "41.7"):
         assert f" {number} " in bluelm_row or f"**{number}**" in bluelm_row, number
-    again = run_snakemake(workflow["dir"], workflow["config"])
+    again = run_snakemake(work, workflow["config"])
     assert again.returncode == 0
     assert jobs_run(again) == [], again.stdout[-2000:]
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -8,6 +8,7 @@ a benchmark to the config evaluates only the new one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -127,7 +128,6 @@ class Job:
         self.job_dir = self.manifest.parent
         self.job_dir.mkdir(parents=True, exist_ok=True)
         self.model_sha = model_fingerprint(spec["model"])
-        self.device = device_name(spec["model"].get("device", "cpu"))
         self.entries: dict[str, dict] = {}
         self.expected: dict[str, tuple[str, dict]] = {}
         self.todo: list[dict] = []
@@ -141,6 +141,12 @@ class Job:
             if not cached:
                 (self.bench_dir(bench) / "run.json").unlink(missing_ok=True)
                 self.todo.append(bench)
+
+    @functools.cached_property
+    def device(self) -> str:
+        """Asked only when a benchmark finished (torch is loaded by then): a job whose
+        benchmarks all come from the cache never imports it."""
+        return device_name(self.spec["model"].get("device", "cpu"))
 
     def bench_dir(self, bench: dict) -> Path:
         return self.job_dir / bench["name"]
