@@ -4,7 +4,7 @@ the deck step is templating only: a template or text edit re-renders without pan
 scores (lmdeck.deck).
 
 Values are JSON types; the tables are Markdown that lmdeck generated (cells escaped by
-lmdeck.tables), which lmdeck.deck marks safe by key (MARKDOWN_KEYS).
+lmdeck.tables), which lmdeck.deck marks safe by key (`with_markup`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Export a Marp deck with marp-cli (pinned in package.json): html, pdf, or one png per slide.
 
-One format per call, so each is its own Snakemake job: the html (no browser, ~1 s) is what the
-default target builds; pdf and png start a Chromium each and are built by the `export` target.
+One format per call, so each is its own Snakemake job of the `export` target: the html needs no
+browser (~1 s); pdf and png start a Chromium each.
 HTML in the Markdown stays disabled (`--html` is never passed). Chromium is found through
 CHROME_PATH or the PATH; marp-cli through the repo's node_modules, else npx.
 """
@@ -13,7 +13,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from lmdeck.fileio import atomic_path
 
 REPO = Path(__file__).resolve().parents[2]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -62,7 +61,7 @@ def run_marp(deck: Path, theme: Path, out: Path, fmt: str = "html") -> None:
 
 def export(deck: Path, theme: Path, fmt: str, out: Path) -> None:
     """Write `out` (a file for html/pdf, a folder of <deck>.NNN.png for png) atomically:
-    marp-cli writes into a staging folder beside it, which is renamed into place."""
+    marp-cli writes into a staging folder beside it; its result is renamed into place."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}: one of {', '.join(FORMATS)}")
     staging = out.with_name(f".{out.name}.tmp")
@@ -75,7 +74,6 @@ def export(deck: Path, theme: Path, fmt: str, out: Path) -> None:
             shutil.rmtree(out, ignore_errors=True)
             staging.rename(out)
         else:
-            with atomic_path(out) as tmp:
-                os.replace(produced, tmp)
+            os.replace(produced, out)  # same folder: an atomic rename
     finally:
         shutil.rmtree(staging, ignore_errors=True)
