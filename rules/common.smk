@@ -9,7 +9,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from lmdeck import config as lmconfig
-from lmdeck.benchmarks import source_files
+from lmdeck import formats
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 lmconfig.check(config)
@@ -43,11 +43,14 @@ def benchmark_by_name(name):
 
 def data_files(wildcards):
     """The benchmark's own files, so editing one reruns its preparation."""
-    folder = Path(benchmark_by_name(wildcards.benchmark)["data"])
+    bench = benchmark_by_name(wildcards.benchmark)
+    if not lmconfig.is_local_data(bench):
+        return []
+    folder = Path(bench["data"])
     if not folder.is_dir():
         return [str(folder)]  # Snakemake then reports the missing folder by name
     try:
-        return [str(f) for f in source_files(benchmark_by_name(wildcards.benchmark)["format"], folder)]
+        return [str(f) for f in formats.get(bench["format"]).source_files(folder)]
     except ValueError:
         return [str(folder)]  # the prepare step names the exact problem
 
@@ -62,8 +65,8 @@ def harness_inputs(harness):
 
     def inputs(wildcards):
         model = lmconfig.model_by_name(config, wildcards.model)
-        files = {"data": [f"{lmconfig.DATA_DIR}/{b['name']}/items.jsonl"
-                          for b in lmconfig.benchmarks_for(config, harness) if lmconfig.is_local_data(b)]}
+        files = {"data": [f"{lmconfig.DATA_DIR}/{b['name']}/data.json"
+                          for b in lmconfig.benchmarks_for(config, harness)]}
         if "build" in model:
             files["model"] = lmconfig.model_path(model)
         return files

@@ -1,20 +1,18 @@
-# Benchmark folders (as their authors distribute them) -> checked, prompt-ready items.
+# Benchmark folders (as their authors distribute them) -> checked records -> the files each
+# native task reads (lmdeck.prepare). Builtin benchmarks get their native task index here too.
 
 
 rule prepare_data:
     input:
         data_files,
     output:
-        prepared=f"{lmconfig.DATA_DIR}/{{benchmark}}/items.jsonl",
-        info=f"{lmconfig.DATA_DIR}/{{benchmark}}/data.json",
+        f"{lmconfig.DATA_DIR}/{{benchmark}}/data.json",
     params:
-        format=lambda wc: benchmark_by_name(wc.benchmark)["format"],
-        folder=lambda wc: benchmark_by_name(wc.benchmark)["data"],
-        shots=lambda wc: benchmark_by_name(wc.benchmark)["shots"],
+        spec=lambda wc: json.dumps(lmconfig.prepare_spec(config, benchmark_by_name(wc.benchmark)), sort_keys=True),
+        out_dir=lambda wc: f"{lmconfig.DATA_DIR}/{wc.benchmark}",
     log:
         "logs/prepare_data/{benchmark}.log",
     benchmark:
         "benchmarks/prepare_data/{benchmark}.tsv"
     shell:
-        "lmdeck prepare-data --format {params.format} --folder {params.folder:q} --shots {params.shots}"
-        " --out-dir {lmconfig.DATA_DIR}/{wildcards.benchmark} > {log:q} 2>&1"
+        "lmdeck prepare-data --spec {params.spec:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"

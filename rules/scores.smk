@@ -8,6 +8,7 @@ rule merge_scores:
     output:
         csv=report("results/scores.csv", caption="../report/scores.rst", category="Scores"),
         parquet="results/scores.parquet",
+        samples="results/samples.parquet",
         failures="results/failures.csv",
     params:
         spec=report_spec(),
@@ -17,6 +18,7 @@ rule merge_scores:
         "benchmarks/merge_scores/merge_scores.tsv"
     shell:
         "lmdeck merge-scores --spec {params.spec:q} --csv {output.csv:q} --parquet {output.parquet:q}"
+        " --samples {output.samples:q}"
         " --failures {output.failures:q}"
         " {input.manifests:q} > {log:q} 2>&1"
 

@@ -18,19 +18,10 @@ def cmd_build_model(args) -> None:
 
 
 def cmd_prepare_data(args) -> None:
-    """Load a benchmark folder with its format's loader; write items.jsonl + data.json (provenance)."""
-    from lmdeck import benchmarks, fileio
+    """Check a benchmark folder and write the files its native tasks read (lmdeck.prepare)."""
+    from lmdeck.prepare import prepare
 
-    items = benchmarks.load_benchmark(args.format, args.folder, args.shots)
-    files = benchmarks.source_files(args.format, args.folder)
-    out = Path(args.out_dir)
-    fileio.write_jsonl(out / "items.jsonl", [item.to_json() for item in items])
-    fileio.write_json(out / "data.json", {
-        "format": args.format, "folder": str(args.folder), "shots": args.shots, "n_items": len(items),
-        "subtasks": sorted({item.subtask for item in items}),
-        "files": [str(Path(f).relative_to(args.folder)) for f in files],
-        "data_sha256": fileio.sha256_files(files, root=args.folder),
-    })
+    prepare(json.loads(args.spec), Path(args.out_dir))
 
 
 def cmd_run_harness(args) -> None:
@@ -46,7 +37,10 @@ def cmd_merge_scores(args) -> None:
 
     spec = json.loads(args.spec)
     failures: list[dict] = []
-    frame = scores.build_table([Path(m) for m in args.manifests], spec, failures)
+    samples: list = []
+    frame = scores.build_table([Path(m) for m in args.manifests], spec, failures, samples)
+    if args.samples:
+        scores.write_samples(scores.samples_table(samples), Path(args.samples))
     scores.write(frame, Path(args.csv), Path(args.parquet) if args.parquet else None)
     scores.write_failures(failures, Path(args.failures))
 
@@ -124,10 +118,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_build_model)
 
-    s = sub.add_parser("prepare-data", help="load and check a benchmark folder")
-    s.add_argument("--format", required=True)
-    s.add_argument("--folder", required=True)
-    s.add_argument("--shots", type=int, required=True)
+    s = sub.add_parser("prepare-data", help="check a benchmark folder; write the files its native tasks read")
+    s.add_argument("--spec", required=True, help="JSON: {name, format, folder, runs: [{harness, variant, shots}]}")
     s.add_argument("--out-dir", required=True)
     s.set_defaults(func=cmd_prepare_data)
 
@@ -141,6 +133,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--spec", required=True)
     s.add_argument("--csv", required=True)
     s.add_argument("--parquet")
+    s.add_argument("--samples", help="parquet of the per-item records (one row per item)")
     s.add_argument("--failures", required=True, help="CSV of model x benchmark evaluations that failed")
     s.add_argument("manifests", nargs="*")
     s.set_defaults(func=cmd_merge_scores)

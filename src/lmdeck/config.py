@@ -8,20 +8,15 @@ that turns the config into what a harness job needs.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-HARNESSES = ("lm-eval", "opencompass")
+from lmdeck import formats
+from lmdeck.formats import HARNESSES, DataError
+
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
-# The BlueLM report's evaluation settings (its Table 2), the default `shots` per format.
-DEFAULT_SHOTS = {"mmlu": 5, "ceval": 5, "cmmlu": 5, "gaokao": 0, "agieval": 0, "gsm8k": 4, "math": 4,
-                 "humaneval": 0, "bbh": 3}
-# How each benchmark's authors combine subjects/tasks into the headline number:
-# micro = over all items (MMLU, CMMLU, MATH, ...), macro = mean of subjects/tasks
-# (C-Eval's and AGIEval's averages, BBH's mean over tasks).
-DEFAULT_AGGREGATION = {"mmlu": "micro", "ceval": "macro", "cmmlu": "micro", "gaokao": "micro", "agieval": "macro",
-                       "gsm8k": "micro", "math": "micro", "humaneval": "micro", "bbh": "macro"}
 MODELS_DIR = "results/models"
 DATA_DIR = "results/data"
 
@@ -58,15 +53,68 @@ def check(config: dict) -> None:
             raise ConfigError(f"models[{i}] ({model['name']}): needs `path` (hub id or folder) or `build`")
     for i, bench in enumerate(config["benchmarks"]):
         where = f"benchmarks[{i}] ({bench['name']})"
-        bench.setdefault("shots", DEFAULT_SHOTS[bench["format"]])
-        bench.setdefault("aggregation", DEFAULT_AGGREGATION[bench["format"]])
-        if bench.get("data", "builtin") == "builtin" and not bench.get("task"):
-            raise ConfigError(f"{where}.task: `data: builtin` needs the harness's task name in `task`")
+        for kind in model_kinds(config):
+            harness_runs(bench, where, kind)
         if bench["format"] == "humaneval" and not config.get("allow_code_execution", False):
             raise ConfigError(
                 f"{where}: HumanEval executes model-written code. Opt in with top-level "
                 "`allow_code_execution: true` (it then runs sandboxed, with a time limit per problem)."
             )
+
+
+@dataclass(frozen=True)
+class HarnessRun:
+    """How one benchmark runs through one harness: the native task, shots and metric."""
+
+    harness: str
+    variant: str
+    shots: int
+    metric: str
+    aggregation: str
+    fixed_shots: tuple[int, ...] | None
+
+
+def _per_harness(value, harness: str):
+    return value.get(harness) if isinstance(value, dict) else value
+
+
+def harness_list(bench: dict) -> list[str]:
+    harness = bench["harness"]
+    return [harness] if isinstance(harness, str) else list(harness)
+
+
+def harness_runs(bench: dict, where: str | None = None, kind: str = "base") -> list[HarnessRun]:
+    """The benchmark's native task per harness, its defaults filled and checked against the
+    format descriptor (what needs the data, e.g. how many exemplars exist, is checked by the
+    data step). A ConfigError names the field and the allowed values."""
+    where = where or f"benchmarks ({bench['name']})"
+    fmt = formats.get(bench["format"])
+    runs = []
+    for harness in harness_list(bench):
+        if not fmt.variants(harness):
+            offered = ", ".join(fmt.harnesses()) or "none"
+            raise ConfigError(f"{where}.harness: {fmt.label} has no native {harness} task "
+                              f"(harnesses that have one: {offered})")
+        shots = _per_harness(bench.get("shots"), harness)
+        name = _per_harness(bench.get("variant"), harness)
+        try:
+            if shots is None:
+                first = fmt.variants(harness)[name] if name in fmt.variants(harness) else None
+                fixed = getattr(first, "shots", None) if first else None
+                shots = fixed[0] if fixed else fmt.default_shots
+            task = fmt.variant(harness, name, shots, kind)
+            formats.check_shots(fmt, harness, task, shots)
+        except DataError as err:
+            field = "variant" if "variant" in str(err) else "shots"
+            raise ConfigError(f"{where}.{field}: {err}") from None
+        metric = _per_harness(bench.get("metric"), harness) or task.metric
+        runs.append(HarnessRun(harness, task.variant, shots, metric, bench.get("aggregation") or task.aggregation,
+                               formats.allowed_shots(task) and tuple(formats.allowed_shots(task))))
+    return runs
+
+
+def harness_run(bench: dict, harness: str, kind: str = "base") -> HarnessRun:
+    return next(r for r in harness_runs(bench, kind=kind) if r.harness == harness)
 
 
 def with_absolute_paths(config: dict, root: str | Path) -> dict:
@@ -103,7 +151,32 @@ def is_local_data(bench: dict) -> bool:
 
 
 def benchmarks_for(config: dict, harness: str) -> list[dict]:
-    return [b for b in config["benchmarks"] if b["harness"] == harness]
+    return [b for b in config["benchmarks"] if harness in harness_list(b)]
+
+
+def model_kinds(config: dict) -> list[str]:
+    return sorted({m.get("kind", "base") for m in config["models"]})
+
+
+def native_runs(config: dict, bench: dict) -> list[HarnessRun]:
+    """Every (harness, variant) the models of this config need for one benchmark, once each."""
+    seen: dict[tuple[str, str], HarnessRun] = {}
+    for kind in model_kinds(config):
+        for run in harness_runs(bench, kind=kind):
+            seen.setdefault((run.harness, run.variant), run)
+    return list(seen.values())
+
+
+def prepare_spec(config: dict, bench: dict) -> dict:
+    """What the data step needs for one benchmark (also its rerun trigger)."""
+    return {"name": bench["name"], "format": bench["format"], "folder": bench.get("data", "builtin"),
+            "runs": [{"harness": r.harness, "variant": r.variant, "shots": r.shots}
+                     for r in native_runs(config, bench)]}
+
+
+def native_dir(bench_name: str, run: HarnessRun) -> str:
+    """Where the data step writes a benchmark's converted files for one native task."""
+    return f"{DATA_DIR}/{bench_name}/{run.harness}/{run.variant}"
 
 
 def harnesses_in_use(config: dict) -> list[str]:
@@ -124,11 +197,13 @@ def job_spec(config: dict, model_name: str, harness: str) -> dict:
                     "batch_size", "lm_eval", "opencompass")
     benches = []
     for bench in benchmarks_for(config, harness):
-        entry = {k: bench[k] for k in ("name", "format", "shots", "metric", "max_gen_toks", "aggregation")
-                 if k in bench}
-        entry["data"] = f"{DATA_DIR}/{bench['name']}" if is_local_data(bench) else "builtin"
-        if bench.get("task"):
-            entry["task"] = bench["task"]
+        run = harness_run(bench, harness, model.get("kind", "base"))
+        entry = {"name": bench["name"], "format": bench["format"], "variant": run.variant, "shots": run.shots,
+                 "metric": run.metric, "aggregation": run.aggregation}
+        if bench.get("max_gen_toks"):
+            entry["max_gen_toks"] = bench["max_gen_toks"]
+        entry["data"] = native_dir(bench["name"], run)
+        entry["builtin"] = not is_local_data(bench)
         benches.append(entry)
     return {
         "harness": harness,

@@ -12,37 +12,69 @@ import pandas as pd
 
 from lmdeck.harness import lmeval, opencompass
 
-COLUMNS = ["model", "benchmark", "subtask", "harness", "metric", "shots", "score", "stderr", "n", "aggregation", "source",
-           "harness_version", "model_sha256", "data_sha256", "started", "seconds", "device", "category", "table", "reference"]
+COLUMNS = ["model", "benchmark", "subtask", "harness", "metric", "shots", "score", "stderr", "n", "aggregation",
+           "source", "variant", "task", "task_origin", "max_gen_toks", "harness_version", "model_sha256",
+           "data_sha256", "started", "seconds", "device", "category", "table", "reference"]
+SAMPLE_COLUMNS = ["model", "harness", "benchmark", "subtask", "task", "item_id", "prompt", "prediction", "target",
+                  "score", "max_score", "metric"]
+KEY = ["model", "benchmark", "subtask", "harness", "metric"]
 AGGREGATE = "all"  # subtask label of a benchmark's headline row
-PARSERS = {"lm-eval": lmeval.parse, "opencompass": opencompass.parse}
+# The two adapters read their harness's own outputs back: parse (rows) and parse_samples (items).
+ADAPTERS = {"lm-eval": lmeval, "opencompass": opencompass}
 REPORTED_HEADER = ["model", "benchmark", "shots", "metric", "score", "source"]
+# A subtask score and the mean of its items may differ by float rounding only.
+SCORE_TOLERANCE = 1e-6
 
 
 class ScoresError(ValueError):
     pass
 
 
-def aggregate(rows: pd.DataFrame, how: str) -> tuple[float, float, int]:
-    """Combine subtasks: micro = weighted by item count (MMLU's and C-Eval's way), macro = plain mean.
-
-    Subtasks are independent samples, so their standard errors add in quadrature.
-    """
-    n = rows["n"].astype(float)
+def headline(items: pd.DataFrame, how: str) -> float:
+    """The benchmark's headline (0-100) from its per-item records: micro = all items pooled
+    (Σ points / Σ maximum; lm-eval's size-weighted groups), macro = plain mean of the subtask
+    scores (OpenCompass's summary groups). Only the items present count: no fixed
+    full-dataset weights."""
     if how == "micro":
-        weights = n / n.sum()
-    else:
-        weights = pd.Series(1.0 / len(rows), index=rows.index)
-    score = float((weights * rows["score"]).sum())
-    stderr = float(math.sqrt(((weights * rows["stderr"]) ** 2).sum())) if rows["stderr"].notna().all() else math.nan
-    return score, stderr, int(n.sum())
+        return 100.0 * items["score"].sum() / items["max_score"].sum()
+    per_subtask = items.groupby("subtask")[["score", "max_score"]].sum()
+    return float((100.0 * per_subtask["score"] / per_subtask["max_score"]).mean())
+
+
+def headline_stderr(rows: pd.DataFrame, how: str) -> float:
+    """Subtasks are independent samples: their standard errors add in quadrature, with the
+    headline's weights."""
+    n = rows["n"].astype(float)
+    weights = n / n.sum() if how == "micro" else pd.Series(1.0 / len(rows), index=rows.index)
+    if not rows["stderr"].notna().all():
+        return math.nan
+    return float(math.sqrt(((weights * rows["stderr"]) ** 2).sum()))
 
 
 FAILURE_COLUMNS = ["model", "benchmark", "harness", "error", "log"]
 
 
-def measured_rows(manifests: list[Path], spec: dict, failures: list[dict] | None = None) -> list[dict]:
-    """Parsed rows of every manifest; benchmarks whose evaluation failed go to `failures`."""
+def check_against_samples(rows: list[dict], items: pd.DataFrame, bench_dir: Path) -> None:
+    """Every subtask row must be what its items say: same count, same score. A mismatch means
+    lost or extra items, and is never shown."""
+    for row in rows:
+        mine = items[items["task"] == row["task"]]
+        if row["n"] is not None and len(mine) != row["n"]:
+            raise ScoresError(f"{bench_dir}: task {row['task']!r} reports n = {row['n']} but its per-item "
+                              f"records hold {len(mine)} items")
+        if mine.empty:
+            raise ScoresError(f"{bench_dir}: task {row['task']!r} has no per-item records")
+        from_items = 100.0 * mine["score"].sum() / mine["max_score"].sum()
+        if abs(from_items - row["score"]) > SCORE_TOLERANCE * 100:
+            raise ScoresError(f"{bench_dir}: task {row['task']!r} reports {row['score']:.6f} but its items give "
+                              f"{from_items:.6f}")
+        row["n"] = len(mine)
+
+
+def measured_rows(manifests: list[Path], spec: dict, failures: list[dict] | None = None,
+                  samples: list[pd.DataFrame] | None = None) -> list[dict]:
+    """Parsed rows of every manifest (subtasks: the harness's numbers; headline: from the
+    items); benchmarks whose evaluation failed go to `failures`, items to `samples`."""
     benches = {b["name"]: b for b in spec["benchmarks"]}
     models = {m["name"]: m for m in spec["models"]}
     out = []
@@ -51,38 +83,47 @@ def measured_rows(manifests: list[Path], spec: dict, failures: list[dict] | None
         model = models.get(manifest["model"])
         if model is None:
             continue  # a model dropped from the config since this run
+        harness = manifest["harness"]
         for entry in manifest["benchmarks"]:
             bench = benches.get(entry["benchmark"])
             if bench is None:
                 continue
             if entry.get("status", "ok") != "ok":
                 if failures is not None:
-                    failures.append({"model": model["name"], "benchmark": bench["name"],
-                                     "harness": manifest["harness"], "error": entry.get("error", ""),
-                                     "log": entry.get("log", "")})
+                    failures.append({"model": model["name"], "benchmark": bench["name"], "harness": harness,
+                                     "error": entry.get("error", ""), "log": entry.get("log", "")})
                 continue
+            run_spec = entry["run"]
             bench_dir = Path(entry["dir"])
             run = json.loads((bench_dir / "run.json").read_text(encoding="utf-8"))
             base = {
-                "model": model["name"], "benchmark": bench["name"], "harness": manifest["harness"],
-                "shots": bench.get("shots"), "source": "measured", "harness_version": run["harness_version"],
+                "model": model["name"], "benchmark": bench["name"], "harness": harness, "source": "measured",
+                "variant": run_spec["variant"], "task_origin": "native",
+                "max_gen_toks": run_spec.get("max_gen_toks"), "harness_version": run["harness_version"],
                 "model_sha256": run["model_sha256"], "data_sha256": run["data_sha256"], "started": run["started"],
                 "seconds": run["seconds"], "device": run.get("device", ""), "category": bench["category"],
-                "table": model.get("kind", "base"),
-                "reference": str(bench_dir),
+                "table": model.get("kind", "base"), "reference": str(bench_dir),
             }
-            # Local data is scored by lmdeck as "acc" (fraction correct; = pass@1 for greedy code);
-            # a builtin task is read under the harness's own metric name.
-            lookup = bench.get("metric", "acc") if bench.get("data", "builtin") == "builtin" else "acc"
-            parsed = PARSERS[manifest["harness"]](bench_dir, lookup)
-            subtasks = [{**base, **row, "metric": bench.get("metric", "acc")} for row in parsed]
-            if not subtasks:
+            metric = run_spec["metric"]
+            parsed = ADAPTERS[harness].parse(bench_dir, metric)
+            if not parsed:
                 raise ScoresError(f"{bench_dir}: the harness output holds no scores")
+            items = pd.DataFrame(ADAPTERS[harness].parse_samples(bench_dir, metric), columns=SAMPLE_COLUMNS[3:])
+            check_against_samples(parsed, items, bench_dir)
+            used = {row["shots"] for row in parsed if row.get("shots") is not None}
+            if used and used != {run_spec["shots"]}:
+                raise ScoresError(f"{bench_dir}: {run_spec['shots']} shots were asked for, the harness reports "
+                                  f"{sorted(used)}")
+            how = run_spec["aggregation"]
+            subtasks = [{**base, **row, "shots": row.get("shots", run_spec["shots"]), "aggregation": ""}
+                        for row in parsed]
             frame = pd.DataFrame(subtasks)
-            score, stderr, n = aggregate(frame, bench.get("aggregation", "micro"))
             out.extend(subtasks)
-            out.append({**base, "subtask": AGGREGATE, "metric": subtasks[0]["metric"], "score": score,
-                        "stderr": stderr, "n": n, "aggregation": bench.get("aggregation", "micro")})
+            out.append({**base, "subtask": AGGREGATE, "task": "", "metric": subtasks[0]["metric"],
+                        "shots": subtasks[0]["shots"], "score": headline(items, how),
+                        "stderr": headline_stderr(frame, how), "n": len(items), "aggregation": how})
+            if samples is not None:
+                samples.append(items.assign(model=model["name"], harness=harness, benchmark=bench["name"]))
     return out
 
 
@@ -107,6 +148,7 @@ def read_reported(path: str | Path, table: str, spec: dict) -> list[dict]:
             continue  # a benchmark this report does not cover
         shots = re.match(r"\s*(\d+)", rec["shots"])
         rows.append({"model": rec["model"], "benchmark": rec["benchmark"], "subtask": AGGREGATE, "harness": "",
+                     "variant": "", "task": "", "task_origin": "", "max_gen_toks": None,
                      "metric": rec["metric"], "shots": int(shots.group(1)) if shots else None, "score": score,
                      "stderr": math.nan, "n": None, "aggregation": "", "source": "reported", "harness_version": "",
                      "model_sha256": "", "data_sha256": "", "started": "", "seconds": math.nan, "device": "",
@@ -123,16 +165,37 @@ def check_reported_as(spec: dict, reported_rows: list[dict]) -> None:
             raise ScoresError(f"models[{i}].reported_as: {target!r} is not a model in the reported CSVs ({files})")
 
 
-def build_table(manifests: list[Path], spec: dict, failures: list[dict] | None = None) -> pd.DataFrame:
+def refuse_duplicate_keys(frame: pd.DataFrame) -> None:
+    """One row per model × benchmark × subtask × harness × metric (and source), never two."""
+    dup = frame[frame.duplicated(KEY + ["source", "table"], keep=False)]
+    if not dup.empty:
+        first = dup.iloc[0]
+        where = ", ".join(f"{k}={first[k]!r}" for k in KEY)
+        raise ScoresError(f"two score rows share the key {where} (source {first['source']}); refusing to keep one")
+
+
+def samples_table(samples: list[pd.DataFrame]) -> pd.DataFrame:
+    frame = pd.concat(samples, ignore_index=True) if samples else pd.DataFrame(columns=SAMPLE_COLUMNS)
+    frame = frame[SAMPLE_COLUMNS].sort_values(["model", "harness", "benchmark", "subtask", "item_id"], kind="stable")
+    dup = frame[frame.duplicated(["model", "harness", "benchmark", "item_id", "metric"], keep=False)]
+    if not dup.empty:
+        raise ScoresError(f"item {dup.iloc[0]['item_id']!r} appears twice in the per-item records of "
+                          f"{dup.iloc[0]['model']} × {dup.iloc[0]['benchmark']} ({dup.iloc[0]['harness']})")
+    return frame.reset_index(drop=True)
+
+
+def build_table(manifests: list[Path], spec: dict, failures: list[dict] | None = None,
+                samples: list[pd.DataFrame] | None = None) -> pd.DataFrame:
     # Stable order so repeated runs write identical files: measured rows sorted, reported
     # rows in their files' order (the paper's order, which the tables keep).
     reported_rows = []
     for reported in spec.get("reported", []):
         reported_rows.extend(read_reported(reported["file"], reported["table"], spec))
     check_reported_as(spec, reported_rows)
-    measured = measured_rows(manifests, spec, failures)
-    rows = sorted(measured, key=lambda r: (r["model"], r["benchmark"], r["subtask"])) + reported_rows
+    measured = measured_rows(manifests, spec, failures, samples)
+    rows = sorted(measured, key=lambda r: (r["model"], r["benchmark"], r["subtask"], r["harness"])) + reported_rows
     frame = pd.DataFrame(rows, columns=COLUMNS)
+    refuse_duplicate_keys(frame)
     frame["n"] = frame["n"].astype("Int64")
     frame["shots"] = frame["shots"].astype("Int64")
     return frame
@@ -146,6 +209,13 @@ def write(frame: pd.DataFrame, csv_path: Path, parquet_path: Path | None = None)
     if parquet_path:
         with atomic_path(parquet_path) as tmp:
             frame.to_parquet(tmp, index=False)
+
+
+def write_samples(frame: pd.DataFrame, path: Path) -> None:
+    from lmdeck.fileio import atomic_path
+
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
 
 
 def write_failures(failures: list[dict], path: Path) -> None:

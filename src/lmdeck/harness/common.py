@@ -12,74 +12,41 @@ import functools
 import hashlib
 import json
 import os
-import re
+import shutil
 import sys
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from lmdeck import fileio
 
-# How a generated answer is checked, by benchmark format (mcq items are scored by log-likelihood).
-SCORER_BY_FORMAT = {
-    "gsm8k": "gsm8k",
-    "math": "math",
-    "bbh": "bbh",
-    "gaokao": "letters",
-    "agieval": "cloze",
-    "humaneval": "code",
-}
-# Where generation stops, by scorer: the end of one answer in the prompt's own layout.
-STOP_SEQUENCES = {
-    "gsm8k": ["\n\n", "Question:"],
-    "math": ["\n\n", "Problem:"],
-    "bbh": ["\n\n", "Q:"],
-    "letters": ["\n"],
-    "cloze": ["\n"],
-    "code": ["\nclass", "\ndef", "\n#", "\nif", "\nprint"],
-}
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One harness task: the items of one subtask that share a kind (mcq or generation)."""
-
-    benchmark: str
-    subtask: str
-    kind: str
-    items: tuple[dict, ...]
-
-    @property
-    def task_name(self) -> str:
-        slug = re.sub(r"[^A-Za-z0-9_]+", "_", self.subtask).strip("_") or "all"
-        suffix = "" if self.kind == "mcq" else "__gen"
-        return f"lmdeck__{re.sub(r'[^A-Za-z0-9_]+', '_', self.benchmark)}__{slug}{suffix}"
-
-
-def units_for(bench: dict, code_timeout_s: float = 10) -> list[Unit]:
-    """Split a prepared benchmark into harness tasks, each row carrying what its scorer needs."""
-    items = fileio.read_jsonl(Path(bench["data"]) / "items.jsonl")
-    scorer = SCORER_BY_FORMAT.get(bench["format"])
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for item in items:
-        kind = "mcq" if item["kind"] == "mcq" else "gen"
-        row = dict(item)
-        if kind == "mcq":
-            row["answer_index"] = [c.strip() for c in item["choices"]].index(item["answer"])
-        else:
-            row["scorer"] = scorer
-            if scorer == "code":
-                row["timeout_s"] = code_timeout_s
-        groups.setdefault((item["subtask"], kind), []).append(row)
-    return [Unit(bench["name"], subtask, kind, tuple(rows)) for (subtask, kind), rows in sorted(groups.items())]
-
-
 def data_info(bench: dict) -> dict:
-    """The prepared data's provenance (data.json), or the builtin marker."""
-    if bench["data"] == "builtin":
-        return {"data_sha256": f"builtin:{bench.get('task', '')}", "n_items": None}
-    return json.loads((Path(bench["data"]) / "data.json").read_text(encoding="utf-8"))
+    """The prepared native data's provenance (native.json, written by the data step)."""
+    native = Path(bench["data"])
+    info = json.loads((native / "native.json").read_text(encoding="utf-8"))
+    # The converted files and task index too: a change in how lmdeck converts reruns the benchmark.
+    info["native_sha256"] = fileio.sha256_dir(native)
+    return info
+
+
+def prepare_code_execution(spec: dict) -> None:
+    """Model-written code runs only with the config's opt-in: then lm-eval's `code_eval` metric is
+    served offline by lmdeck (lmdeck.harness.code_eval) and runs each program in lmdeck's sandbox."""
+    if not spec.get("allow_code_execution"):
+        return
+    if not any(b["format"] == "humaneval" for b in spec["benchmarks"]):
+        return
+    from lmdeck.harness import code_eval
+
+    cache = Path(spec.get("modules_cache", "results/hf_modules")).resolve()
+    code_eval.install_offline_metric(cache)
+    os.environ["HF_MODULES_CACHE"] = str(cache)
+    # evaluate reads its own offline switch (not HF_HUB_OFFLINE), and a real `code_eval` script
+    # downloaded once into its default cache would win over lmdeck's: give it a private one.
+    os.environ["HF_EVALUATE_OFFLINE"] = "1"
+    os.environ["HF_EVALUATE_CACHE"] = str(cache / "evaluate")
+    os.environ["HF_ALLOW_CODE_EVAL"] = "1"
+    os.environ["LMDECK_CODE_TIMEOUT_S"] = str(spec.get("code_timeout_s", 10))
 
 
 def model_fingerprint(model: dict) -> str:
@@ -133,13 +100,14 @@ class Job:
         self.todo: list[dict] = []
         for bench in spec["benchmarks"]:
             data = data_info(bench)
-            expected = fingerprint(spec, bench, self.model_sha, data["data_sha256"], version)
+            expected = fingerprint(spec, bench, self.model_sha, data["native_sha256"], version)
             self.expected[bench["name"]] = (expected, data)
             cached = is_cached(self.bench_dir(bench), expected)
-            self.entries[bench["name"]] = {"benchmark": bench["name"], "dir": str(self.bench_dir(bench)),
+            self.entries[bench["name"]] = {"benchmark": bench["name"], "dir": str(self.bench_dir(bench)), "run": bench,
                                            "cached": cached, "status": "ok"}
             if not cached:
-                (self.bench_dir(bench) / "run.json").unlink(missing_ok=True)
+                # Nothing of an older evaluation of this benchmark may be read as this one's.
+                shutil.rmtree(self.bench_dir(bench), ignore_errors=True)
                 self.todo.append(bench)
 
     @functools.cached_property
@@ -155,7 +123,8 @@ class Job:
         expected, data = self.expected[bench["name"]]
         write_run_record(self.bench_dir(bench), fingerprint=expected, started=clock.started, seconds=clock.seconds,
                          harness_version=self.version, model_sha256=self.model_sha,
-                         data_sha256=data["data_sha256"], shots=bench.get("shots"), device=self.device)
+                         data_sha256=data["data_sha256"], shots=bench.get("shots"), variant=bench.get("variant"),
+                         max_gen_toks=bench.get("max_gen_toks"), device=self.device)
 
     def failed(self, bench: dict, error: BaseException) -> None:
         import traceback
@@ -188,11 +157,9 @@ def device_name(device: str) -> str:
 
 def go_offline_where_possible(spec: dict) -> None:
     """Local model and local data need no hub: say so, so nothing tries the network."""
-    import os
-
     if Path(spec["model"]["path"]).is_dir():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if all(b["data"] != "builtin" for b in spec["benchmarks"]):
+    if not any(b.get("builtin") for b in spec["benchmarks"]):
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 

@@ -1,11 +1,5 @@
-"""Shared pieces of the benchmark loaders: the evaluation item, the data error,
-file discovery and readers that keep line numbers, and prompt helpers.
-
-Every loader reads a benchmark folder laid out as the benchmark's authors
-distribute it and turns it into :class:`Item` objects whose ``prompt`` is the
-complete text the model sees (few-shot exemplars included), ending exactly
-where the answer starts.
-"""
+"""Reading the authors' files: the data error, file discovery, and readers that keep
+line numbers so that every complaint names the file and line."""
 from __future__ import annotations
 
 import csv
@@ -16,58 +10,6 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 LETTERS = "ABCDEFGHIJ"
-KINDS = ("mcq", "gen", "code")
-
-
-@dataclass(frozen=True)
-class Item:
-    """One evaluation item.
-
-    ``kind`` is ``"mcq"`` (score the log-likelihood of each continuation in
-    ``choices`` after ``prompt``), ``"gen"`` (generate, extract the answer,
-    compare with ``answer``) or ``"code"`` (HumanEval: complete ``prompt``,
-    run ``meta["test"]``).
-    """
-
-    subtask: str
-    id: str
-    kind: str
-    prompt: str
-    choices: tuple[str, ...] = ()
-    answer: str = ""
-    meta: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"Item {self.id!r}: kind must be one of {KINDS}, got {self.kind!r}")
-        if not isinstance(self.choices, tuple):
-            object.__setattr__(self, "choices", tuple(self.choices))
-
-    def __hash__(self) -> int:  # meta (a dict) is left out
-        return hash((self.subtask, self.id, self.kind, self.prompt, self.choices, self.answer))
-
-    def to_json(self) -> dict:
-        return {
-            "subtask": self.subtask,
-            "id": self.id,
-            "kind": self.kind,
-            "prompt": self.prompt,
-            "choices": list(self.choices),
-            "answer": self.answer,
-            "meta": dict(self.meta),
-        }
-
-    @classmethod
-    def from_json(cls, d: dict) -> "Item":
-        return cls(
-            subtask=d["subtask"],
-            id=d["id"],
-            kind=d["kind"],
-            prompt=d["prompt"],
-            choices=tuple(d.get("choices") or ()),
-            answer=d.get("answer", ""),
-            meta=dict(d.get("meta") or {}),
-        )
 
 
 class DataError(ValueError):
@@ -89,23 +31,6 @@ class DataError(ValueError):
         self.path = None if path is None else Path(path)
         self.line = line
         self.detail = message
-
-
-# --------------------------------------------------------------------------
-# Loader interface
-# --------------------------------------------------------------------------
-
-class Loader:
-    """Base class of the per-format loaders (one instance per format in FORMATS)."""
-
-    name: str = ""
-
-    def source_files(self, folder: Path) -> list[Path]:
-        """Sorted list of the files :meth:`load` reads from ``folder``."""
-        raise NotImplementedError
-
-    def load(self, folder: Path, shots: int) -> list[Item]:
-        raise NotImplementedError
 
 
 # --------------------------------------------------------------------------
@@ -298,113 +223,33 @@ def check_letter(value: Any, n: int, path: Path, line: int | None = None,
     return letter
 
 
-def letter_choices(n: int) -> tuple[str, ...]:
-    """Continuations scored for an n-option MCQ: (" A", " B", ...)."""
-    return tuple(" " + c for c in LETTERS[:n])
+def split_files(folder: Path, label: str, suffixes: dict[str, str], required: str,
+                expected: str) -> list[tuple[str, str, Path]]:
+    """``[(subject, split, file)]`` of a one-CSV-per-subject-and-split layout (MMLU, C-Eval,
+    CMMLU): ``<split>/<subject><suffix>.csv`` for each split in ``suffixes`` (e.g.
+    ``{"dev": "_dev", "test": "_test"}``), the split folders found wherever they sit under
+    ``folder``. The ``required`` split must exist; two files of one split whose subject names
+    meet (case, ``-`` vs ``_``) are refused, naming both."""
+    out = []
+    for split, suffix in suffixes.items():
+        pattern = f"*{suffix}.csv"
+        split_dir = find_dir(folder, split, pattern, f"{label} {split}")
+        if split_dir is None:
+            if split == required:
+                raise no_files(folder, label, expected)
+            continue
+        files = sorted(split_dir.glob(pattern))
+        unique_by(files, lambda p, s=suffix: subject_key(stem_without(p, s)), folder, f"{split} subject")
+        out += [(stem_without(p, suffix), split, p) for p in files]
+    return sorted(out)
 
 
-def mcq_block(question: str, options: Sequence[str], lead: str) -> str:
-    """lm-evaluation-harness MMLU/C-Eval/CMMLU block:
-    ``{question.strip()}\\nA. {a}\\nB. {b}\\n...\\n{lead}``."""
-    lines = [question.strip()]
-    lines += [f"{letter}. {opt}" for letter, opt in zip(LETTERS, options)]
-    return "\n".join(lines) + "\n" + lead
-
-
-@dataclass
-class McqRow:
-    """A parsed multiple-choice row (before prompts are built)."""
-
-    question: str
-    options: tuple[str, ...]
-    answer: str
-    line: int
-    meta: dict = field(default_factory=dict)
-
-
-def read_header_mcq(path: Path, question: str, answer: str, options: Sequence[str] = ("A", "B", "C", "D"),
-                    extra: dict[str, str] | None = None) -> list[McqRow]:
-    """MCQ rows of a CSV file with a header (C-Eval, CMMLU): ``question``, ``options``
-    and ``answer`` name the columns; ``extra`` maps meta keys to further columns."""
-    _, records = read_csv_records(path, [question, *options, answer])
-    return [McqRow(question=r[question],
-                   options=tuple(r[c] for c in options),
-                   answer=check_letter(r[answer], len(options), path, line),
-                   line=line,
-                   meta={k: r[c] for k, c in (extra or {}).items() if c in r})
-            for line, r in records]
-
-
-def mcq_items(subject: str, rows: Sequence[McqRow], exemplars: Sequence[McqRow],
-              description: str, lead: str, shots: int, meta: dict) -> list[Item]:
-    """Items for one subject in the lm-evaluation-harness multiple_choice layout:
-    ``description + (block + " " + letter + "\\n\\n") * k + block``, with
-    ``block = mcq_block(..., lead)`` and choices ``(" A", " B", ...)``.
-    ``k = min(shots, len(exemplars))`` (the first k exemplars, like lm-eval's first_n sampler)."""
-    used = list(exemplars[:max(shots, 0)])
-    context = description + "".join(
-        mcq_block(ex.question, ex.options, lead) + " " + ex.answer + "\n\n" for ex in used)
-    items = []
-    for i, row in enumerate(rows):
-        items.append(Item(
-            subtask=subject,
-            id=f"{subject}/{i}",
-            kind="mcq",
-            prompt=context + mcq_block(row.question, row.options, lead),
-            choices=letter_choices(len(row.options)),
-            answer=row.answer,
-            meta={**meta, "line": row.line, "n_shots": len(used), **row.meta},
-        ))
-    return items
+def subject_key(name: str) -> str:
+    """How subject names are compared for collisions: case and ``-``/``_``/space folded."""
+    return name.lower().replace("-", "_").replace(" ", "_")
 
 
 def stem_without(path: Path, suffix: str) -> str:
     """File stem with a trailing ``suffix`` (e.g. ``"_test"``) removed."""
     stem = path.stem
     return stem[: -len(suffix)] if suffix and stem.endswith(suffix) else stem
-
-
-class CsvMcqLoader(Loader):
-    """Loader for the MMLU-style layout shared by MMLU, C-Eval and CMMLU: one CSV
-    per subject and split, ``<eval_split>/<subject><eval_suffix>.csv`` evaluated,
-    exemplars from ``dev/<subject><dev_suffix>.csv``; split folders are found
-    wherever they sit under the benchmark folder."""
-
-    label = ""          # human name used in messages, e.g. "MMLU"
-    eval_split = "test"
-    eval_suffix = "_test"
-    dev_suffix = "_dev"
-    lead = "Answer:"
-    expected_hint = ""  # extra note for the "no files" error
-
-    def read_rows(self, path: Path) -> list[McqRow]:
-        raise NotImplementedError
-
-    def description(self, subject: str) -> str:
-        raise NotImplementedError
-
-    def subjects(self, folder: Path) -> list[tuple[str, Path, Path | None]]:
-        """``[(subject, eval_file, dev_file_or_None)]`` sorted by subject."""
-        eval_glob, dev_glob = f"*{self.eval_suffix}.csv", f"*{self.dev_suffix}.csv"
-        eval_dir = find_dir(folder, self.eval_split, eval_glob, f"{self.label} {self.eval_split}")
-        if eval_dir is None:
-            raise no_files(folder, self.label,
-                           f"{self.eval_split}/<subject>{self.eval_suffix}.csv{self.expected_hint}")
-        dev_dir = find_dir(folder, "dev", dev_glob, f"{self.label} dev")
-        devs = {stem_without(p, self.dev_suffix): p for p in dev_dir.glob(dev_glob)} if dev_dir else {}
-        out = []
-        for path in sorted(eval_dir.glob(eval_glob)):
-            subject = stem_without(path, self.eval_suffix)
-            out.append((subject, path, devs.get(subject)))
-        return sorted(out)
-
-    def source_files(self, folder: Path) -> list[Path]:
-        return sorted(p for _, ev, dev in self.subjects(folder) for p in (ev, dev) if p is not None)
-
-    def load(self, folder: Path, shots: int) -> list[Item]:
-        items: list[Item] = []
-        for subject, path, dev in self.subjects(folder):
-            exemplars = self.read_rows(dev) if shots > 0 and dev is not None else []
-            items += mcq_items(subject, self.read_rows(path), exemplars, self.description(subject),
-                               self.lead, shots, {"file": rel(path, folder)})
-        return items
