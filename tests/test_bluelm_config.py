@@ -24,6 +24,7 @@ import yaml
 
 from conftest import ROOT, absolutize, jobs_run, run_snakemake
 from lmdeck import config as lmconfig
+from lmdeck import formats
 from lmdeck.harness import lmeval, opencompass
 
 CONFIG = ROOT / "config" / "bluelm-7b.yaml"
@@ -73,7 +74,14 @@ def test_models_and_benchmarks_are_the_reports(config):
     shots = {b["name"]: b["shots"] for b in config["benchmarks"]}
     assert shots == {"MMLU": 5, "C-Eval": 5, "CMMLU": 5, "Gaokao": 0, "AGIEval": 0, "GSM8K": 4, "MATH": 4,
                      "HumanEval": 0, "BBH": 3}
-    assert all(b["data"] == "builtin" and b.get("task") for b in config["benchmarks"])
+    assert all(b["data"] == "builtin" for b in config["benchmarks"])
+    variants = {(b["name"], r.harness, kind): r.variant for b in config["benchmarks"] for kind in ("base", "chat")
+                for r in lmconfig.harness_runs(b, kind=kind)}
+    assert variants[("MMLU", "lm-eval", "base")] == "mmlu"
+    assert variants[("C-Eval", "opencompass", "base")] == "ceval_ppl"
+    assert variants[("C-Eval", "opencompass", "chat")] == "ceval_gen"
+    assert variants[("MATH", "lm-eval", "base")] == "minerva_math"
+    assert variants[("BBH", "lm-eval", "base")] == "bbh_cot_fewshot"
     assert config["allow_code_execution"] is True
     assert config["report"]["abstract"] == yaml.safe_load((ROOT / "config" / "config.yaml").read_text(
         encoding="utf-8"))["report"]["abstract"]
@@ -84,14 +92,19 @@ def test_lm_eval_tasks_exist_in_the_installed_lm_eval(config):
 
     known = set(TaskManager().all_tasks)
     for bench in lmconfig.benchmarks_for(config, "lm-eval"):
-        assert bench["task"] in known, f"{bench['name']}: lm-eval has no task or group {bench['task']!r}"
+        run = lmconfig.harness_run(bench, "lm-eval")
+        tasks = lmeval.builtin_tasks(formats.get(bench["format"]).variant("lm-eval", run.variant, run.shots))
+        assert tasks, f"{bench['name']}: no built-in tasks for {run.variant}"
+        assert {task for task, _, _ in tasks.values()} <= known
 
 
 def test_opencompass_dataset_configs_exist(config):
     for bench in lmconfig.benchmarks_for(config, "opencompass"):
-        module, _, variable = bench["task"].partition(":")
-        datasets = getattr(importlib.import_module(module), variable, None)
-        assert isinstance(datasets, list) and datasets, f"{bench['name']}: {bench['task']} is not a dataset list"
+        for kind in ("base", "chat"):
+            run = lmconfig.harness_run(bench, "opencompass", kind)
+            variant = formats.get(bench["format"]).variant("opencompass", run.variant, run.shots, kind)
+            datasets = getattr(importlib.import_module(variant.module), variant.variable, None)
+            assert isinstance(datasets, list) and datasets, f"{bench['name']}: {variant.module} has no datasets"
 
 
 def test_dry_run_plans_one_job_per_model_and_harness(tmp_path):
@@ -104,7 +117,8 @@ def test_dry_run_plans_one_job_per_model_and_harness(tmp_path):
     jobs = Counter(jobs_run(proc))
     n_models = len(config["models"])
     assert jobs["lm_eval"] == n_models and jobs["opencompass"] == n_models, jobs
-    assert jobs["prepare_data"] == 0 and jobs["build_model"] == 0, jobs
+    # Builtin data: the data step only writes each benchmark's native task index.
+    assert jobs["prepare_data"] == len(config["benchmarks"]) and jobs["build_model"] == 0, jobs
     assert {"merge_scores", "tables", "figures", "deck_data", "deck", "html_or_pdf", "png", "export"} <= set(jobs)
     harness_resources = re.findall(r"rule (?:lm_eval|opencompass):.*?resources: ([^\n]*)", proc.stdout, re.S)
     assert len(harness_resources) == 2 * n_models and all("gpu=1" in r for r in harness_resources)
@@ -119,7 +133,8 @@ def test_lm_eval_job_matches_golden(config):
         "model_args": lmeval.model_args(spec["model"]),
         "batch_size": spec["model"]["batch_size"],
         "device": spec["model"]["device"],
-        "tasks": [{"task": b["task"], "num_fewshot": b["shots"]} for b in spec["benchmarks"]],
+        "tasks": [{"benchmark": b["name"], "variant": b["variant"], "num_fewshot": b["shots"], "metric": b["metric"]}
+                  for b in spec["benchmarks"]],
     }
     check_golden(f"lm_eval.{MODEL}.request.json", json.dumps(request, indent=2, sort_keys=True) + "\n")
 

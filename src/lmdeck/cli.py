@@ -24,6 +24,12 @@ def cmd_prepare_data(args) -> None:
     prepare(json.loads(args.spec), Path(args.out_dir))
 
 
+def cmd_native_tasks(args) -> None:
+    from lmdeck.native_table import markdown
+
+    print(markdown(), end="")
+
+
 def cmd_run_harness(args) -> None:
     from lmdeck.harness import lmeval, opencompass
 
@@ -67,7 +73,9 @@ def cmd_figures(args) -> None:
     for name, table, title in (("Table2.png", "base", "Base models"), ("Table3.png", "chat", "Chat models")):
         figures.render_table_png(tables.score_pivot(frame, spec, table), out / name, title=title,
                                  note="Best per column in bold. " + tables.MISSING_NOTE)
-    head = tables.headline(frame).drop_duplicates(["model", "benchmark", "source", "table"])
+    head = tables.headline(frame)
+    # Charts show each benchmark's first harness (a second harness has its own table row).
+    head = pd.concat([head[head["source"] == "reported"], tables.measured_headline(frame, spec)])
     head = head[head["table"] == "base"]
     head = head.assign(label=[tables.row_label(m, s, spec) for m, s in zip(head["model"], head["source"])])
     categories = {c: [b["name"] for b in spec["benchmarks"] if b["category"] == c] for c in tables.CATEGORY_ORDER}
@@ -122,6 +130,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--spec", required=True, help="JSON: {name, format, folder, runs: [{harness, variant, shots}]}")
     s.add_argument("--out-dir", required=True)
     s.set_defaults(func=cmd_prepare_data)
+
+    s = sub.add_parser("native-tasks", help="the benchmark × harness table of native tasks (README)")
+    s.set_defaults(func=cmd_native_tasks)
 
     s = sub.add_parser("run-harness", help="evaluate one model on its benchmarks with one harness")
     s.add_argument("--spec", required=True, help="job spec JSON (lmdeck.config.job_spec)")

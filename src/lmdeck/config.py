@@ -99,9 +99,7 @@ def harness_runs(bench: dict, where: str | None = None, kind: str = "base") -> l
         name = _per_harness(bench.get("variant"), harness)
         try:
             if shots is None:
-                first = fmt.variants(harness)[name] if name in fmt.variants(harness) else None
-                fixed = getattr(first, "shots", None) if first else None
-                shots = fixed[0] if fixed else fmt.default_shots
+                shots = default_shots(fmt, harness, name, kind)
             task = fmt.variant(harness, name, shots, kind)
             formats.check_shots(fmt, harness, task, shots)
         except DataError as err:
@@ -111,6 +109,15 @@ def harness_runs(bench: dict, where: str | None = None, kind: str = "base") -> l
         runs.append(HarnessRun(harness, task.variant, shots, metric, bench.get("aggregation") or task.aggregation,
                                formats.allowed_shots(task) and tuple(formats.allowed_shots(task))))
     return runs
+
+
+def default_shots(fmt: formats.Format, harness: str, variant: str | None, kind: str) -> int:
+    """The format's default shot count, or, when the named variant cannot honour it, the most it can."""
+    shots = fmt.default_shots
+    if variant is None:
+        return shots
+    allowed = formats.allowed_shots(fmt.variant(harness, variant, shots, kind))
+    return shots if allowed is None or shots in allowed else max(allowed)
 
 
 def harness_run(bench: dict, harness: str, kind: str = "base") -> HarnessRun:

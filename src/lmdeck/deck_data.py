@@ -73,7 +73,28 @@ def provenance(scores: pd.DataFrame, spec: dict, benchmarks_dir: Path) -> dict:
         "models": models,
         "data": data,
         "jobs": job_times(benchmarks_dir),
+        "tasks": native_tasks(measured),
     }
+
+
+def native_tasks(measured: pd.DataFrame) -> list[dict]:
+    """Which task of which harness produced each benchmark's numbers, with its shots, metric, the
+    headline's aggregation and any generation-length override."""
+    out = []
+    for row in measured.drop_duplicates(["benchmark", "harness", "variant"]).itertuples(index=False):
+        gen = getattr(row, "max_gen_toks", None)
+        out.append({"benchmark": row.benchmark, "harness": row.harness, "variant": str(row.variant),
+                    "origin": str(getattr(row, "task_origin", "native")), "shots": _int_or_dash(row.shots),
+                    "metric": str(row.metric), "aggregation": str(row.aggregation),
+                    "max_gen_toks": _int_or_dash(gen)})
+    return out
+
+
+def _int_or_dash(value) -> str:
+    try:
+        return "–" if value is None or math.isnan(float(value)) else str(int(value))
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def benchmark_slides(spec: dict) -> list[dict]:

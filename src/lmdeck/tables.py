@@ -26,18 +26,43 @@ def headline(scores: pd.DataFrame) -> pd.DataFrame:
     return scores[scores["subtask"] == AGGREGATE]
 
 
-def row_label(model: str, source: str, spec: dict) -> str:
+def primary_harness(spec: dict) -> dict[str, str]:
+    """The harness a benchmark is shown with by default: the first it lists."""
+    return {b["name"]: b["harness"] if isinstance(b["harness"], str) else b["harness"][0] for b in spec["benchmarks"]}
+
+
+def measured_headline(scores: pd.DataFrame, spec: dict, primary: bool = True) -> pd.DataFrame:
+    """Measured headline rows of each benchmark's first harness (``primary``) or of the others."""
+    rows = headline(scores)
+    rows = rows[rows["source"] == "measured"]
+    first = rows["benchmark"].map(primary_harness(spec))
+    return rows[(rows["harness"] == first) == primary]
+
+
+HARNESS_NAMES = {"lm-eval": "lm-eval", "opencompass": "OpenCompass"}
+
+
+def row_label(model: str, source: str, spec: dict, harness: str | None = None) -> str:
     names = {m["name"]: m.get("display_name", m["name"]) for m in spec["models"]}
-    return f"{names[model]} (measured)" if source == "measured" else model
+    if source != "measured":
+        return model
+    return f"{names[model]} (measured, {HARNESS_NAMES.get(harness, harness)})" if harness else f"{names[model]} (measured)"
 
 
 def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
     """Rows: reported models first (file order), then measured; columns: benchmarks + Average."""
-    rows = headline(scores)
-    rows = rows[rows["table"] == table].drop_duplicates(["model", "benchmark", "source"], keep="first")
+    reported = headline(scores)
+    reported = reported[reported["source"] == "reported"]
+    rows = pd.concat([reported, measured_headline(scores, spec)])
+    rows = rows[rows["table"] == table]
     if rows.empty and not any(m.get("kind", "base") == table for m in spec["models"]):
         return pd.DataFrame(columns=benchmark_order(spec) + ["Average"])
-    rows = rows.assign(label=[row_label(m, s, spec) for m, s in zip(rows["model"], rows["source"])])
+    labels = [row_label(m, s, spec) for m, s in zip(rows["model"], rows["source"])]
+    # A benchmark run through a second harness: its numbers get their own row, never mixed in.
+    others = measured_headline(scores, spec, primary=False)
+    others = others[others["table"] == table]
+    labels += [row_label(m, "measured", spec, h) for m, h in zip(others["model"], others["harness"])]
+    rows = pd.concat([rows, others]).assign(label=labels)
     order = list(dict.fromkeys(rows.sort_values("source", kind="stable", ascending=False)["label"]))
     # A configured model whose evaluation failed still gets its row, all dashes.
     order += [label for label in (row_label(m["name"], "measured", spec) for m in spec["models"]
@@ -53,14 +78,14 @@ def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
 def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
     rows = headline(scores)
     tolerance = spec.get("tolerance", 5.0)
-    reported = rows[rows["source"] == "reported"].drop_duplicates(["model", "benchmark"], keep="first")
-    reported = reported.set_index(["model", "benchmark"])["score"]
+    reported = rows[rows["source"] == "reported"].set_index(["model", "benchmark"])["score"]
+    primary = measured_headline(scores, spec)
     out = []
     for model in spec["models"]:
         target = model.get("reported_as")
         if not target:
             continue
-        measured = rows[(rows["source"] == "measured") & (rows["model"] == model["name"])].set_index("benchmark")
+        measured = primary[primary["model"] == model["name"]].set_index("benchmark")
         for bench in benchmark_order(spec):
             got = measured["score"].get(bench, math.nan)
             want = reported.get((target, bench), math.nan)

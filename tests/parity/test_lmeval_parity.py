@@ -61,3 +61,24 @@ def test_task_scores_in_scores_csv_are_the_clis(workflow, cli_run):
         assert math.isclose(row.score, 100 * values[key], abs_tol=1e-3), (row.task, row.score, values[key])
         assert row.n == results["n-samples"][row.task]["effective"]
         assert row.shots == results["n-shot"][row.task]
+
+
+def test_generated_yamls_override_only_the_data_source(workflow):
+    """Each generated task includes lm-eval's own YAML and sets nothing but where its data comes
+    from (and the shots, as `lm_eval --num_fewshot` would)."""
+    import yaml
+
+    from lmdeck.harness.lmeval import tasks_root
+
+    allowed = {"include", "task", "dataset_path", "dataset_name", "dataset_kwargs", "num_fewshot"}
+    workdir = workflow["dir"]
+    for entry in lmdeck_benchmarks(workdir, MODEL):
+        native = workdir / entry["run"]["data"]
+        for task in json.loads((native / "index.json").read_text(encoding="utf-8")):
+            override = yaml.safe_load((native / f"{task}.yaml").read_text(encoding="utf-8"))
+            assert set(override) <= allowed, (task, set(override) - allowed)
+            builtin = Path(override["include"])
+            assert builtin.is_relative_to(tasks_root()), builtin
+            assert yaml.safe_load(builtin.read_text(encoding="utf-8").replace("!function", ""))["task"] == task
+            assert override["dataset_path"] == "json" and override["dataset_name"] is None
+            assert override["num_fewshot"] == entry["run"]["shots"]

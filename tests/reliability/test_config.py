@@ -29,7 +29,13 @@ CASES = {
     "benchmark name with separator": (lambda c: c["benchmarks"][0].update(name="a/b"), "name"),
     "duplicate model name": (lambda c: c["models"].append(copy.deepcopy(c["models"][0])), "duplicate"),
     "model with neither path nor build": (lambda c: c["models"][0].pop("build"), "path"),
-    "builtin data without task": (lambda c: c["benchmarks"][0].update(data="builtin"), "task"),
+    "shots the native task cannot honour": (lambda c: c["benchmarks"][7].update(shots=1000), "shots"),
+    "BBH shots beyond its exemplars": (lambda c: c["benchmarks"][8].update(shots=4), "allowed: 1, 2, 3"),
+    "a harness without a native task": (lambda c: c["benchmarks"][3].update(harness="lm-eval"), "opencompass"),
+    "unknown variant": (lambda c: c["benchmarks"][0].update(variant={"lm-eval": "mmlu_pro"}), "variant"),
+    "variant of the other harness": (lambda c: c["benchmarks"][0].update(variant={"lm-eval": "mmlu_ppl"}), "mmlu"),
+    "harness listed twice": (lambda c: c["benchmarks"][0].update(harness=["lm-eval", "lm-eval"]), "harness"),
+    "per-harness shots for an unknown harness": (lambda c: c["benchmarks"][0].update(shots={"helm": 5}), "shots"),
     "HumanEval without opt-in": (lambda c: c.update(allow_code_execution=False), "allow_code_execution"),
     "missing report": (lambda c: c.pop("report"), "report"),
     "bad dtype": (lambda c: c["models"][0].update(dtype="float8"), "dtype"),
@@ -48,17 +54,31 @@ def test_default_config_is_valid_and_gets_defaults():
     config = lmconfig.validate(default_config())
     assert config["models"][0]["trust_remote_code"] is False
     mmlu = next(b for b in config["benchmarks"] if b["name"] == "MMLU")
-    assert mmlu["aggregation"] == "micro"
+    runs = {r.harness: r for r in lmconfig.harness_runs(mmlu)}
+    assert (runs["lm-eval"].variant, runs["lm-eval"].aggregation) == ("mmlu", "micro")
+    assert (runs["opencompass"].variant, runs["opencompass"].aggregation) == ("mmlu_ppl", "macro")
 
 
-def test_shots_default_to_the_bluelm_settings():
+def test_shots_default_to_the_native_tasks():
+    """Without `shots`, each benchmark runs its native task's own shot count."""
     config = default_config()
     for bench in config["benchmarks"]:
         bench.pop("shots")
     config = lmconfig.validate(config)
-    shots = {b["format"]: b["shots"] for b in config["benchmarks"]}
-    assert shots == {"mmlu": 5, "ceval": 5, "cmmlu": 5, "gaokao": 0, "agieval": 0, "gsm8k": 4, "math": 4,
-                     "humaneval": 0, "bbh": 3}
+    shots = {(b["format"], r.harness): r.shots for b in config["benchmarks"] for r in lmconfig.harness_runs(b)}
+    assert shots[("mmlu", "opencompass")] == 5 and shots[("ceval", "opencompass")] == 5
+    assert shots[("gaokao", "opencompass")] == 0 and shots[("agieval", "lm-eval")] == 0
+    assert shots[("gsm8k", "lm-eval")] == 5  # lm-eval's own gsm8k default
+    assert shots[("humaneval", "lm-eval")] == 0
+
+
+def test_variant_follows_shots_and_model_kind():
+    config = lmconfig.validate(default_config())
+    bbh = next(b for b in config["benchmarks"] if b["format"] == "bbh")
+    assert lmconfig.harness_run({**bbh, "shots": 0}, "lm-eval").variant == "bbh_cot_zeroshot"
+    assert lmconfig.harness_run(bbh, "lm-eval").variant == "bbh_cot_fewshot"
+    ceval = next(b for b in config["benchmarks"] if b["format"] == "ceval")
+    assert lmconfig.harness_run(ceval, "opencompass", "chat").variant == "ceval_gen"
 
 
 def test_snakemake_stops_before_any_job(tmp_path):

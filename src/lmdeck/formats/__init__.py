@@ -7,14 +7,15 @@ stage and the benchmark script all read from here.
 
 from __future__ import annotations
 
-from lmdeck.formats import mmlu
+from lmdeck.formats import agieval, bbh, ceval, cmmlu, gaokao, gsm8k, humaneval, math, mmlu
 from lmdeck.formats.base import HARNESSES, Format, LmEvalTask, OpenCompassDataset, Record, allowed_shots, check_shots
 from lmdeck.formats.files import DataError
 
 __all__ = ["FORMATS", "HARNESSES", "DataError", "Format", "LmEvalTask", "OpenCompassDataset", "Record",
            "UnknownFormatError", "allowed_shots", "check_shots", "get"]
 
-FORMATS: dict[str, Format] = {module.FORMAT.name: module.FORMAT for module in (mmlu,)}
+FORMATS: dict[str, Format] = {module.FORMAT.name: module.FORMAT
+                               for module in (agieval, bbh, ceval, cmmlu, gaokao, gsm8k, humaneval, math, mmlu)}
 
 
 class UnknownFormatError(ValueError, KeyError):

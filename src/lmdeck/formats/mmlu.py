@@ -8,8 +8,12 @@ fields flattened). Evaluated: ``test``; exemplars: ``dev``.
 
 * lm-eval ``mmlu``: the ``cais/mmlu`` columns (``question, subject, choices, answer`` as
   0-3); the task's own description, prompt and first-n sampler over ``dev``.
-* OpenCompass ``mmlu_ppl`` / ``mmlu_gen``: its MMLUDataset reads the hendrycks layout,
-  ``<path>/{dev,test}/<subject>_<split>.csv`` without header, answer letter.
+* OpenCompass ``mmlu_ppl`` (base models; ``mmlu_ppl_ac766d``: 5-shot ``FixKRetriever`` over dev
+  rows 0-4, per-option perplexity) / ``mmlu_gen`` (chat models; ``mmlu_openai_simple_evals_gen_b618ea``:
+  0-shot chain of thought, answer read from ``ANSWER: X``), datasets ``lukaemon_mmlu_<subject>``:
+  its MMLUDataset reads the hendrycks layout, ``<path>/{dev,test}/<subject>_<split>.csv`` without
+  header, answer letter. Its summary group ``mmlu`` is the plain mean of the subjects (macro;
+  ``mmlu-weighted`` uses fixed full-dataset sizes).
 """
 
 from __future__ import annotations
@@ -108,7 +112,9 @@ FORMAT = Format(
                                        shots=(5,), kinds=("base",)),
         "mmlu_gen": OpenCompassDataset(variant="mmlu_gen", module="opencompass.configs.datasets.mmlu.mmlu_gen",
                                        variable="mmlu_datasets", subtask_of=_oc_subject, layout=hendrycks_layout,
-                                       shots=(5,)),
+                                       shots=(0,),
+                                       note="mmlu_gen is OpenCompass's 0-shot chain-of-thought prompt "
+                                            "(mmlu_openai_simple_evals_gen_b618ea)"),
     },
     default_variant=_default,
 )

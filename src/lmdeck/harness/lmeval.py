@@ -158,7 +158,10 @@ def evaluate(lm, bench: dict, bench_dir: Path, chat: bool = False) -> dict:
     # Environment dumps are large and machine-specific; provenance is recorded in run.json.
     for key in ("pretty_env_info", "config"):
         results.pop(key, None)
-    fileio.write_json(bench_dir / "results.json", results)
+    from lm_eval.utils import handle_non_serializable  # task configs hold functions (process_docs, ...)
+
+    fileio.write_text(bench_dir / "results.json", json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False,
+                                                            default=handle_non_serializable) + "\n")
     fileio.write_json(bench_dir / "index.json", index)
     return results
 

@@ -1,0 +1,180 @@
+"""BIG-Bench Hard (Suzgun et al.): ``bbh/<task>.json`` (``{"canary": ..., "examples":
+[{input, target}]}``; the one folder holding the ``*.json`` task files is found under the
+benchmark folder) and, optionally, ``cot-prompts/<task>.txt`` (a canary line and a ``-----``
+line, then the task description and the chain-of-thought exemplars ``Q: ...\\nA: Let's think
+step by step.\\n...``, separated by blank lines). Evaluated: every example (split ``test``).
+
+* lm-eval ``bbh_cot_fewshot`` (``bbh/cot_fewshot``): the ``SaylorTwift/bbh`` columns
+  ``input, target`` (the authors' keys: a plain data swap). The task's own description,
+  prompt ``Q: {input}\\nA: Let's think step by step.\\n`` and exemplars: the 3 CoT exemplars
+  are fixed in each task YAML (``fewshot_config.samples``, ``first_n`` sampler, which honours
+  fewer), so 1-3 shots; metric ``exact_match`` after the ``get-answer`` filter.
+* lm-eval ``bbh_cot_zeroshot`` (``bbh/cot_zeroshot``): same columns, description +
+  ``Q: {input}\\nA: Let's think step by step.``, 0 shots; metric ``exact_match`` after the
+  ``flexible-extract`` filter (the one its group aggregates; ``strict-match`` is there too).
+
+Both groups average with ``weight_by_size: true`` (micro). Subtask key: the task file stem,
+which is lm-eval's ``dataset_name`` (e.g. ``boolean_expressions``).
+
+The folder's ``cot-prompts`` files are read and checked (every exemplar must be a ``Q: ...`` /
+``A: Let's think step by step.`` block) but never used for prompts: the native task carries
+its own copy of the authors' exemplars. :func:`cot_prompt_differences` compares the two:
+the authors' files (BIG-Bench-Hard @ 9ee07bd; checked for boolean_expressions,
+causal_judgement, date_understanding) agree exactly with lm-eval's copies, so there the
+native prompt is the authors' CoT prompt; lmdeck's demo folder ships exemplars of its own,
+which the native task does not see (it still prompts with the authors' exemplars).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lmdeck.formats.base import ITEM_ID, Format, LmEvalTask, Record
+from lmdeck.formats.files import (DataError, find_dir, get_field, no_files, read_json, rel, require_folder,
+                                  subject_key, unique_by)
+
+EXPECTED = "bbh/<task>.json (+ cot-prompts/<task>.txt)"
+COT_LEAD = "Let's think step by step."
+HEADER_RULE = "\n-----\n"
+
+
+def _files(folder: Path) -> tuple[list[Path], dict[str, Path]]:
+    folder = require_folder(folder)
+    task_dir = find_dir(folder, None, "*.json", "BBH task")
+    if task_dir is None:
+        raise no_files(folder, "BBH", EXPECTED)
+    tasks = sorted(task_dir.glob("*.json"))
+    unique_by(tasks, lambda p: subject_key(p.stem), folder, "task")
+    prompt_dir = find_dir(folder, "cot-prompts", "*.txt", "BBH cot-prompts")
+    prompts = {p.stem: p for p in sorted(prompt_dir.glob("*.txt"))} if prompt_dir else {}
+    return tasks, prompts
+
+
+def source_files(folder: Path) -> list[Path]:
+    tasks, prompts = _files(folder)
+    return sorted(tasks + [prompts[t.stem] for t in tasks if t.stem in prompts])
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"not UTF-8 text ({e.reason})", path) from None
+
+
+def parse_cot_prompt(path: Path) -> tuple[str, list[dict]]:
+    """``(description, [{input, target, line}])`` of a cot-prompts file, split the way lm-eval's
+    generator split the authors' files (text after the ``-----`` line; description, then
+    exemplars separated by blank lines); ``target`` is the exemplar's answer after
+    ``A: Let's think step by step.\\n``, ``line`` the exemplar's first line in the file."""
+    text = read_text(path).replace("\r\n", "\n")
+    offset = text.rfind(HEADER_RULE)
+    body_start = offset + len(HEADER_RULE) if offset >= 0 else 0
+    first_line = text.count("\n", 0, body_start) + 1
+    body = text[body_start:]
+    description, *chunks = body.split("\n\nQ: ")
+    if description.startswith("Q: "):  # no description: the body opens with an exemplar
+        description, chunks = "", [description[3:], *chunks]
+    if not chunks:
+        raise DataError("no chain-of-thought exemplars ('Q: ...' blocks after the description)", path)
+    exemplars = []
+    pos = len(description)
+    for chunk in chunks:
+        pos = body.index("Q: " + chunk, pos)
+        line = first_line + body.count("\n", 0, pos)
+        question, sep, answer = chunk.partition("\nA: ")
+        if not sep or not answer.startswith(COT_LEAD):
+            raise DataError(f"exemplar has no 'A: {COT_LEAD}' line", path, line)
+        exemplars.append({"input": question, "target": answer[len(COT_LEAD):].lstrip("\n").rstrip("\n"),
+                          "line": line})
+        pos += len(chunk)
+    return description.strip(), exemplars
+
+
+def read(folder: Path) -> list[Record]:
+    tasks, prompts = _files(folder)
+    records = []
+    for path in tasks:
+        task = path.stem
+        data = read_json(path)
+        if not isinstance(data, dict):
+            raise DataError('expected a JSON object with an "examples" list', path)
+        examples = get_field(data, "examples", list, path)
+        if not examples:
+            raise DataError("file holds no examples", path)
+        for i, ex in enumerate(examples):
+            where = f"example {i}"
+            if not isinstance(ex, dict):
+                raise DataError(f"expected a JSON object, got {type(ex).__name__}", path, where=where)
+            text = get_field(ex, "input", str, path, where=where)
+            target = get_field(ex, "target", str, path, where=where)
+            records.append(Record(task, "test", f"{rel(path, Path(folder))}#{i}", {"input": text, "target": target}))
+        if task in prompts:
+            parse_cot_prompt(prompts[task])  # checked, not used (see the module docstring)
+    return records
+
+
+def cot_prompt_differences(folder: Path, variant: str = "bbh_cot_fewshot") -> dict[str, list[str]]:
+    """Per task with a cot-prompts file: how its description and exemplars differ from the
+    exemplars lm-eval's ``variant`` task carries (empty list: identical)."""
+    from lmdeck.harness.lmeval import builtin_tasks
+
+    tasks, prompts = _files(folder)
+    builtin = builtin_tasks(FORMAT.lm_eval[variant])
+    out: dict[str, list[str]] = {}
+    for path in tasks:
+        if path.stem not in prompts or path.stem not in builtin:
+            continue
+        description, exemplars = parse_cot_prompt(prompts[path.stem])
+        cfg = builtin[path.stem][2]
+        samples = (cfg.get("fewshot_config") or {}).get("samples") or []
+        diffs = []
+        if cfg.get("description", "").strip() != description:
+            diffs.append("description")
+        if len(samples) != len(exemplars):
+            diffs.append(f"{len(exemplars)} exemplars in the file, {len(samples)} in lm-eval")
+        for n, (mine, theirs) in enumerate(zip(exemplars, samples), 1):
+            for key in ("input", "target"):
+                if mine[key] != theirs.get(key):
+                    diffs.append(f"exemplar {n} {key} (line {mine['line']})")
+        out[path.stem] = diffs
+    return out
+
+
+def lm_eval_row(rec: Record) -> dict:
+    """The ``SaylorTwift/bbh`` columns."""
+    return {"input": rec.fields["input"], "target": rec.fields["target"], ITEM_ID: rec.item_id}
+
+
+def _task_of(prefix: str):
+    def subtask_of(cfg: dict) -> str | None:
+        task = cfg.get("task", "")
+        return cfg.get("dataset_name") if task.startswith(prefix) and cfg.get("dataset_name") else None
+
+    return subtask_of
+
+
+def _default(harness: str, shots: int, kind: str) -> str:
+    return "bbh_cot_zeroshot" if shots == 0 else "bbh_cot_fewshot"
+
+
+FORMAT = Format(
+    name="bbh",
+    label="BBH",
+    expected=EXPECTED,
+    read=read,
+    source_files=source_files,
+    default_shots=3,  # cot_fewshot's num_fewshot
+    lm_eval={
+        "bbh_cot_fewshot": LmEvalTask(
+            variant="bbh_cot_fewshot", folder="bbh/cot_fewshot", subtask_of=_task_of("bbh_cot_fewshot_"),
+            splits={"test": "test"}, to_row=lm_eval_row, metric="exact_match,get-answer", shots=(1, 2, 3),
+            aggregation="micro", note="exemplars: the 3 CoT exemplars fixed in lm-eval's task YAMLs"),
+        "bbh_cot_zeroshot": LmEvalTask(
+            variant="bbh_cot_zeroshot", folder="bbh/cot_zeroshot", subtask_of=_task_of("bbh_cot_zeroshot_"),
+            splits={"test": "test"}, to_row=lm_eval_row, metric="exact_match,flexible-extract", shots=(0,),
+            aggregation="micro"),
+    },
+    opencompass={},
+    default_variant=_default,
+)

@@ -1,0 +1,123 @@
+"""GSM8K: the authors' files read and checked; lm-eval's own gsm8k task built on them offline."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from lmdeck.formats import DataError, allowed_shots
+from lmdeck.formats.gsm8k import FORMAT
+from lmdeck.harness.lmeval import builtin_tasks, write_native
+
+ROOT = Path(__file__).parents[2]
+SHARED = ROOT / ".." / "shared" / "benchdata" / "gsm8k"
+DEMO = ROOT / "data" / "demo" / "gsm8k"
+VARIANT = FORMAT.lm_eval["gsm8k"]
+
+
+def native(records, out: Path, shots: int):
+    """lm-eval's own task objects, built from the converted files only (offline)."""
+    from lm_eval.tasks import TaskManager
+
+    index = write_native(FORMAT, VARIANT, records, out, shots=shots)
+    manager = TaskManager(include_path=str(out), include_defaults=False)
+    return index, manager.load(sorted(index))["tasks"]
+
+
+def first_prompt(task) -> str:
+    task.build_all_requests(limit=1, rank=0, world_size=1)
+    return task.instances[0].args[0]
+
+
+def jsonl(path: Path, rows) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(r if isinstance(r, str) else json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+GOOD = {"question": "How many?", "answer": "2 + 2 = <<2+2=4>>4\n#### 4"}
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared benchdata absent")
+def test_reads_the_authors_files():
+    records = FORMAT.read(SHARED)
+    test = [r for r in records if r.split == "test"]
+    train = [r for r in records if r.split == "train"]
+    assert (len(test), len(train)) == (25, 25)
+    assert {r.subtask for r in records} == {"gsm8k"}
+    assert test[0].item_id == "grade_school_math/data/test.jsonl:1"
+    assert train[-1].item_id == "grade_school_math/data/train.jsonl:25"
+    assert test[0].fields["question"].startswith("Janet’s ducks lay 16 eggs per day.")
+    assert test[0].fields["answer"].endswith("#### 18")
+    assert allowed_shots(VARIANT, records) == list(range(26))
+    assert [p.name for p in FORMAT.source_files(SHARED)] == ["test.jsonl", "train.jsonl"]
+
+
+def test_reads_the_demo_files():
+    records = FORMAT.read(DEMO)
+    assert [r.split for r in records].count("test") == 6 and [r.split for r in records].count("train") == 4
+    assert records[0].item_id == "grade_school_math/data/test.jsonl:1"
+    assert set(records[0].fields) == {"question", "answer"}
+    assert allowed_shots(VARIANT, records) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ([GOOD, {"question": "x"}], "line 2: missing field 'answer'"),
+    ([GOOD, {"question": 3, "answer": "#### 3"}], "line 2: field 'question' should be str, got int"),
+    ([GOOD, "\n", {"question": "x", "answer": "no final line"}], "line 3: answer has no final '#### <number>' line"),
+    (['{"question": "x", \n'], "line 1: not valid JSON"),
+    (["[1, 2]\n"], "line 1: expected a JSON object, got list"),
+    ([], "file holds no questions"),
+])
+def test_bad_test_file_names_file_and_line(tmp_path, rows, message):
+    path = jsonl(tmp_path / "grade_school_math" / "data" / "test.jsonl", rows)
+    with pytest.raises(DataError) as err:
+        FORMAT.read(tmp_path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_missing_test_file_and_train_only_zero_shots(tmp_path):
+    with pytest.raises(DataError, match="no GSM8K files found"):
+        FORMAT.read(tmp_path)
+    jsonl(tmp_path / "data" / "test.jsonl", [GOOD])
+    records = FORMAT.read(tmp_path)
+    assert [r.split for r in records] == ["test"]
+    assert allowed_shots(VARIANT, records) == [0]
+
+
+def test_variant_is_gsm8k_yaml_only():
+    builtin = builtin_tasks(VARIANT)
+    assert list(builtin) == ["gsm8k"]
+    task, path, cfg = builtin["gsm8k"]
+    assert (task, path.name, cfg["num_fewshot"]) == ("gsm8k", "gsm8k.yaml", FORMAT.default_shots)
+    assert [f["name"] for f in cfg["filter_list"]][0] == VARIANT.metric.split(",")[1]
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared benchdata absent")
+def test_native_task_prompt_offline(tmp_path):
+    records = FORMAT.read(SHARED)
+    index, tasks = native(records, tmp_path, shots=5)
+    assert list(index) == ["gsm8k"]
+    assert index["gsm8k"]["items"] == [r.item_id for r in records if r.split == "test"]
+    task = tasks["gsm8k"]
+    task.set_fewshot_seed(1234)  # what simple_evaluate / the CLI set (--seed ...,1234)
+    prompt = first_prompt(task)
+    train = [r.fields for r in records if r.split == "train"]
+    test = [r.fields for r in records if r.split == "test"]
+    # gsm8k.yaml: "Question: {{question}}\nAnswer:", target " {{answer}}", exemplars drawn from
+    # train by lm-eval's default sampler (random.Random(seed).sample), "\n\n" between them.
+    shots = random.Random(1234).sample(train, 5)
+    expected = "".join(f"Question: {s['question']}\nAnswer: {s['answer']}\n\n" for s in shots)
+    expected += f"Question: {test[0]['question']}\nAnswer:"
+    assert prompt == expected
+    assert task.instances[0].doc["lmdeck_id"] == "grade_school_math/data/test.jsonl:1"
+
+
+def test_native_task_zero_shot_without_train(tmp_path):
+    jsonl(tmp_path / "src" / "data" / "test.jsonl", [GOOD, {**GOOD, "question": "And now?"}])
+    records = FORMAT.read(tmp_path / "src")
+    _, tasks = native(records, tmp_path / "out", shots=0)
+    assert first_prompt(tasks["gsm8k"]) == "Question: How many?\nAnswer:"

@@ -1,0 +1,176 @@
+"""MATH: both distributed forms read and checked; lm-eval's minerva_math / hendrycks_math built on them offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lmdeck.formats import DataError, check_shots
+from lmdeck.formats.math import FORMAT, TYPES, boxed_answer
+from lmdeck.harness.lmeval import builtin_tasks, tasks_root, write_native
+
+ROOT = Path(__file__).parents[2]
+SHARED = ROOT / ".." / "shared" / "benchdata" / "math"
+DEMO = ROOT / "data" / "demo" / "math"
+MINERVA, HENDRYCKS = FORMAT.lm_eval["minerva_math"], FORMAT.lm_eval["hendrycks_math"]
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared benchdata absent")
+
+
+def native(variant, records, out: Path, shots: int):
+    """lm-eval's own task objects, built from the converted files only (offline)."""
+    from lm_eval.tasks import TaskManager
+
+    index = write_native(FORMAT, variant, records, out, shots=shots)
+    manager = TaskManager(include_path=str(out), include_defaults=False)
+    return index, manager.load(sorted(index))["tasks"]
+
+
+def first_prompt(task) -> str:
+    task.build_all_requests(limit=1, rank=0, world_size=1)
+    return task.instances[0].args[0]
+
+
+def problem(type_="Algebra", **kw) -> dict:
+    return {"problem": "What is $1+1$?", "level": "Level 1", "type": type_,
+            "solution": "It is $\\boxed{2}$.", **kw}
+
+
+def write(path: Path, content) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, list):
+        content = "".join(c if isinstance(c, str) else json.dumps(c) + "\n" for c in content)
+    elif isinstance(content, dict):
+        content = json.dumps(content, indent=4)
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+@needs_shared
+def test_reads_the_authors_jsonl():
+    records = FORMAT.read(SHARED)
+    assert len(records) == 28 and {r.split for r in records} == {"test"}
+    counts = {s: sum(r.subtask == s for r in records) for s in TYPES.values()}
+    assert counts == {s: 4 for s in TYPES.values()}
+    assert records[0].item_id == "data/math/test.jsonl:1"
+    assert records[0].subtask == "counting_and_probability"
+    assert records[0].fields["problem"] == "What is the value of $101^{3} - 3 \\cdot 101^{2} + 3 \\cdot 101 -1$?"
+    assert set(records[0].fields) == {"problem", "level", "type", "solution"}
+    assert records[-1].item_id == "data/math/test.jsonl:28"
+
+
+def test_reads_the_demo_jsonl():
+    records = FORMAT.read(DEMO)
+    test = [r for r in records if r.split == "test"]
+    assert len(test) == 8 and sum(r.split == "train" for r in records) == 4
+    assert {s: sum(r.subtask == s for r in test) for s in {r.subtask for r in test}} == {
+        "algebra": 3, "number_theory": 2, "prealgebra": 3}
+    assert [p.name for p in FORMAT.source_files(DEMO)] == ["test.jsonl", "train.jsonl"]
+
+
+def test_reads_the_per_problem_json_layout(tmp_path):
+    base = tmp_path / "MATH"
+    for n in (10, 2, 1):
+        write(base / "test" / "algebra" / f"{n}.json", problem(problem=f"Problem {n}"))
+    write(base / "test" / "counting_and_probability" / "7.json", problem("Counting & Probability"))
+    write(base / "train" / "precalculus" / "3.json", problem("Precalculus"))
+    records = FORMAT.read(tmp_path)
+    assert [(r.split, r.subtask, r.item_id) for r in records] == [
+        ("train", "precalculus", "MATH/train/precalculus/3.json"),
+        ("test", "algebra", "MATH/test/algebra/1.json"),
+        ("test", "algebra", "MATH/test/algebra/2.json"),
+        ("test", "algebra", "MATH/test/algebra/10.json"),
+        ("test", "counting_and_probability", "MATH/test/counting_and_probability/7.json"),
+    ]
+    assert records[1].fields["problem"] == "Problem 1"
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ([problem(), problem("Calculus")], "line 2: type 'Calculus' is not one of MATH's types"),
+    ([problem(), {"problem": "x", "level": "Level 1", "type": "Algebra"}], "line 2: missing field 'solution'"),
+    ([problem(level=3)], "line 1: field 'level' should be str, got int"),
+    ([problem(solution="The answer is 2.")], "line 1: solution has no final \\boxed{...} answer"),
+    ([problem(solution="$\\boxed{2$")], "line 1: solution has no final \\boxed{...} answer"),
+    (["\n", "{oops\n"], "line 2: not valid JSON"),
+    ([], "file holds no problems"),
+])
+def test_bad_jsonl_names_file_and_line(tmp_path, rows, message):
+    path = write(tmp_path / "data" / "test.jsonl", rows)
+    with pytest.raises(DataError) as err:
+        FORMAT.read(tmp_path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_bad_per_problem_layouts(tmp_path):
+    bad = write(tmp_path / "a" / "MATH" / "test" / "algebra" / "1.json", problem("Geometry"))
+    with pytest.raises(DataError, match=f"{bad}: type 'Geometry' does not belong in the 'algebra' folder"):
+        FORMAT.read(tmp_path / "a")
+    write(tmp_path / "b" / "MATH" / "test" / "calculus" / "1.json", problem())
+    with pytest.raises(DataError, match="folder 'calculus' is not one of MATH's type folders"):
+        FORMAT.read(tmp_path / "b")
+    write(tmp_path / "c" / "MATH" / "test" / "algebra" / "1.json", problem())
+    write(tmp_path / "c" / "test.jsonl", [problem()])
+    with pytest.raises(DataError, match="both as per-problem JSON files and as JSON lines"):
+        FORMAT.read(tmp_path / "c")
+    write(tmp_path / "d" / "train.jsonl", [problem()])
+    with pytest.raises(DataError, match="no MATH files found"):
+        FORMAT.read(tmp_path / "d")
+
+
+def test_boxed_answer_is_what_lm_eval_extracts():
+    assert boxed_answer("so $\\boxed{\\frac{1}{2}}$.") == "\\frac{1}{2}"
+    assert boxed_answer("a \\boxed{1} then \\boxed{2}") == "2"
+    assert boxed_answer("$\\boxed 5$") == "5"
+    assert boxed_answer("\\fbox{3}") is None  # lm-eval's remove_boxed asserts on it
+    assert boxed_answer("no box") is None
+
+
+def test_variants_shots_metrics_and_aggregation_are_lm_evals():
+    groups = {"minerva_math": "benchmarks/minerva_math.yaml", "hendrycks_math": "hendrycks_math/hendrycks_math.yaml"}
+    for variant, group in ((MINERVA, groups["minerva_math"]), (HENDRYCKS, groups["hendrycks_math"])):
+        builtin = builtin_tasks(variant)
+        assert sorted(builtin) == sorted(TYPES.values())  # the *_math500 tasks are not MATH's files
+        assert all(cfg["dataset_path"] == "EleutherAI/hendrycks_math" for _, _, cfg in builtin.values())
+        assert all(variant.metric in [m["metric"] for m in cfg["metric_list"]] for _, _, cfg in builtin.values())
+        agg = yaml.safe_load((tasks_root() / group).read_text())["aggregate_metric_list"]
+        assert agg[0]["metric"] == variant.metric
+        assert variant.aggregation == ("micro" if agg[0]["weight_by_size"] else "macro")
+    assert builtin_tasks(MINERVA)["algebra"][2]["num_fewshot"] == max(MINERVA.shots) == FORMAT.default_shots
+    assert FORMAT.variant("lm-eval", None, 4).variant == "minerva_math"
+    assert FORMAT.variant("lm-eval", None, 0).variant == "hendrycks_math"
+    with pytest.raises(DataError, match="allowed: 0, 1, 2, 3, 4"):
+        check_shots(FORMAT, "lm-eval", MINERVA, 5)
+
+
+def test_native_minerva_prompt_offline(tmp_path):
+    from lm_eval.tasks.minerva_math.utils import list_fewshot_samples
+
+    records = FORMAT.read(DEMO)
+    index, tasks = native(MINERVA, records, tmp_path / "four", shots=4)
+    assert sorted(index) == ["minerva_math_algebra", "minerva_math_num_theory", "minerva_math_prealgebra"]
+    algebra = [r for r in records if r.subtask == "algebra" and r.split == "test"]
+    assert index["minerva_math_algebra"]["items"] == [r.item_id for r in algebra]
+    # minerva: "Problem:\n{problem}\n\nSolution:" after the 4 exemplars fixed in its utils
+    # (" " + solution, "\n\n" apart), whatever the data's train split holds.
+    fixed = list_fewshot_samples()
+    query = f"Problem:\n{algebra[0].fields['problem']}\n\nSolution:"
+    expected = "".join(f"Problem:\n{s['problem']}\n\nSolution: {s['solution']}\n\n" for s in fixed) + query
+    assert first_prompt(tasks["minerva_math_algebra"]) == expected
+    _, tasks = native(MINERVA, records, tmp_path / "two", shots=2)
+    two = "".join(f"Problem:\n{s['problem']}\n\nSolution: {s['solution']}\n\n" for s in fixed[:2]) + query
+    assert first_prompt(tasks["minerva_math_algebra"]) == two
+
+
+@needs_shared
+def test_native_hendrycks_prompt_and_answers_offline(tmp_path):
+    records = FORMAT.read(SHARED)  # no train.jsonl: the task's train split gets the test rows
+    index, tasks = native(HENDRYCKS, records, tmp_path, shots=0)
+    assert len(index) == 7
+    task = tasks["hendrycks_math_geometry"]
+    geometry = [r for r in records if r.subtask == "geometry"]
+    assert first_prompt(task) == f"Problem: {geometry[0].fields['problem']}\nAnswer:"
+    # lm-eval's process_docs extracts the same final answers lmdeck checked for.
+    assert [d["answer"] for d in task.test_docs()] == [boxed_answer(r.fields["solution"]) for r in geometry]
+    assert [d["lmdeck_id"] for d in task.test_docs()] == [r.item_id for r in geometry]
