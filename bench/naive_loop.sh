@@ -4,9 +4,10 @@
 #
 # usage: naive_loop.sh LMDECK_RUN_DIR OC_CONFIG_DIR OUT_DIR
 #   LMDECK_RUN_DIR  a finished lmdeck run: its built models (results/models/<model>) and the
-#                   task YAMLs lmdeck generated (results/raw/lm-eval/<model>/<bench>/tasks/*.yaml)
-#   OC_CONFIG_DIR   <model>/<bench>.py: lmdeck's OpenCompass config cut to that benchmark's
-#                   dataset entries (bench/run.py writes them)
+#                   task YAMLs its data step generated (results/data/<bench>/lm-eval/<variant>/)
+#   OC_CONFIG_DIR   <model>/<bench>.py: the OpenCompass config lmdeck generates for that
+#                   benchmark alone; <model>/<bench>.lmeval: the task folder and --gen_kwargs
+#                   (bench/run.py writes them)
 #   OUT_DIR         harness outputs, one log per invocation, timings.tsv
 # environment: MODELS, LMEVAL_BENCHMARKS, OPENCOMPASS_BENCHMARKS (space-separated names),
 #              DTYPE, BATCH_SIZE
@@ -36,11 +37,12 @@ for model in $MODELS; do
 
   for bench in $LMEVAL_BENCHMARKS; do
     [ -e "$out/STOP" ] && exit 0
-    tasks_dir="$src/results/raw/lm-eval/$model/$bench/tasks"
+    # shellcheck disable=SC1090  # sets tasks_dir and gen_kwargs
+    source "$configs/$model/$bench.lmeval"
     tasks=$(cd "$tasks_dir" && ls -- *.yaml | sed 's/\.yaml$//' | paste -sd, -)
     start=$(date +%s.%N)
     lm_eval --model hf --model_args "pretrained=$model_path,dtype=$DTYPE" \
-      --tasks "$tasks" --include_path "$tasks_dir" \
+      --tasks "$tasks" --include_path "$tasks_dir" ${gen_kwargs:+--gen_kwargs "$gen_kwargs"} \
       --batch_size "$BATCH_SIZE" --device cpu --confirm_run_unsafe_code \
       --output_path "$out/lm-eval/$model/$bench" \
       > "$out/logs/lm-eval_${model}_${bench}.log" 2>&1

@@ -35,6 +35,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import statistics
@@ -83,25 +84,24 @@ def absolutize(config: dict, root: Path = ROOT) -> dict:
 
 
 def dag_config(n_models: int, n_benchmarks: int, data: str = "builtin", root: Path = ROOT) -> dict:
-    """A config of hub models `org/model-i` x benchmarks (harnesses alternate), `data: builtin`
-    with a `task`, or with data="local" each benchmark reading the demo folder of its format.
+    """A config of hub models `org/model-i` x benchmarks (harnesses alternate where the format
+    has a native task in both), `data: builtin` (the native task's hub data), or with
+    data="local" each benchmark reading the demo folder of its format.
 
     Nothing in it needs to exist for `snakemake -n`. The report section is the default's."""
+    from lmdeck import formats
+
     base = absolutize(default_config(root), root)
     models = [{"name": f"model-{i}", "path": f"org/model-{i}", "kind": "base" if i % 4 else "chat",
                "dtype": "bfloat16"} for i in range(n_models)]
     benchmarks = []
     for j in range(n_benchmarks):
-        harness = "lm-eval" if j % 2 == 0 else "opencompass"
         fmt = FORMATS[j % len(FORMATS)]
+        offered = formats.get(fmt).harnesses()
+        harness = offered[j % len(offered)]
         bench = {"name": f"bench-{j}", "category": CATEGORIES[j % len(CATEGORIES)], "harness": harness,
                  "format": fmt}
-        if data == "local":
-            bench["data"] = str((root / "data" / "demo" / fmt).resolve())
-        else:
-            bench["data"] = "builtin"
-            bench["task"] = (f"task_{j}" if harness == "lm-eval"
-                             else f"opencompass.configs.datasets.bench{j}:bench{j}_datasets")
+        bench["data"] = str((root / "data" / "demo" / fmt).resolve()) if data == "local" else "builtin"
         benchmarks.append(bench)
     return {"models": models, "benchmarks": benchmarks, "allow_code_execution": True,
             "reported": base.get("reported", []), "report": base["report"]}
@@ -251,50 +251,42 @@ def snakemake(workdir: Path, config: dict, *args: str, log_name: str, timeout: f
 
 # --------------------------------------------------------------------------- naive loop inputs
 
-def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]+", "_", name)
-
-
-def split_opencompass_config(text: str) -> tuple[str, list[tuple[str, str]], str]:
-    """lmdeck's generated OpenCompass config -> (head, [(abbr, dataset entry)], tail)."""
-    start = text.index("datasets = [\n") + len("datasets = [\n")
-    end = text.index("\n]\n", start) + 1
-    entries = re.split(r"(?m)^(?=    dict\(abbr=)", text[start:end])
-    out = []
-    for entry in entries:
-        if entry.strip():
-            abbr = re.match(r"    dict\(abbr='([^']+)'", entry)
-            if not abbr:
-                raise ValueError(f"unexpected OpenCompass dataset entry: {entry[:80]!r}")
-            out.append((abbr.group(1), entry))
-    return text[:start], out, text[end:]
-
-
-def opencompass_config_for(text: str, benchmark: str) -> str:
-    """A config holding only this benchmark's dataset entries (task names lmdeck__<bench>__*)."""
-    head, entries, tail = split_opencompass_config(text)
-    prefix = f"lmdeck__{slug(benchmark)}__"
-    mine = [entry for abbr, entry in entries if abbr.startswith(prefix)]
-    if not mine:
-        raise ValueError(f"no OpenCompass dataset entries for {benchmark!r}")
-    return head + "".join(mine) + tail
-
-
 def naive_inputs(source: Path, config: dict, out: Path) -> dict:
-    """What naive_loop.sh needs, from a finished lmdeck run in `source`: env for the loop,
-    and one OpenCompass config per model x benchmark cut from lmdeck's per-model config."""
+    """What naive_loop.sh needs, from a finished lmdeck run in `source`: env for the loop, one
+    OpenCompass config per model x benchmark (lmdeck's own generator, given that benchmark
+    alone), and per model x lm-eval benchmark the folder of generated task YAMLs and the
+    generation override (`<model>/<benchmark>.lmeval`, sourced by the loop)."""
+    from lmdeck import config as lmconfig
+    from lmdeck.harness import lmeval, opencompass
+
     models = [m["name"] for m in config["models"]]
-    lm = [b["name"] for b in config["benchmarks"] if b["harness"] == "lm-eval"]
-    oc = [b["name"] for b in config["benchmarks"] if b["harness"] == "opencompass"]
+    lm = [b["name"] for b in lmconfig.benchmarks_for(config, "lm-eval")]
+    oc = [b["name"] for b in lmconfig.benchmarks_for(config, "opencompass")]
     for model in models:
-        text = (source / "results" / "raw" / "opencompass" / model / "opencompass_config.py").read_text()
-        for bench in oc:
-            target = out / "configs" / model / f"{bench}.py"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(opencompass_config_for(text, bench))
+        for harness in ("opencompass", "lm-eval"):
+            spec = lmconfig.job_spec(config, model, harness)
+            for bench in spec["benchmarks"]:
+                bench = {**bench, "data": str(source / bench["data"])}
+                folder = out / "configs" / model
+                if harness == "opencompass":
+                    job = folder / bench["name"]
+                    job.mkdir(parents=True, exist_ok=True)
+                    config_path = opencompass.write_config({**spec, "benchmarks": [bench]}, [bench], job)
+                    config_path.rename(folder / f"{bench['name']}.py")
+                    job.rmdir()
+                else:
+                    gen = lmeval.gen_kwargs(bench) or ""
+                    (folder / f"{bench['name']}.lmeval").write_text(
+                        f"tasks_dir={shlex.quote(bench['data'])}\ngen_kwargs={shlex.quote(gen)}\n")
     first = config["models"][0]
-    return {"MODELS": " ".join(models), "LMEVAL_BENCHMARKS": " ".join(lm), "OPENCOMPASS_BENCHMARKS": " ".join(oc),
-            "DTYPE": str(first.get("dtype", "auto")), "BATCH_SIZE": str(first.get("batch_size", 8))}
+    env = {"MODELS": " ".join(models), "LMEVAL_BENCHMARKS": " ".join(lm), "OPENCOMPASS_BENCHMARKS": " ".join(oc),
+           "DTYPE": str(first.get("dtype", "auto")), "BATCH_SIZE": str(first.get("batch_size", 8))}
+    if config.get("allow_code_execution"):
+        # lm-eval's humaneval loads its code_eval metric at import: lmdeck's offline copy, as lmdeck's job uses it.
+        cache = source / "results" / "hf_modules"
+        env.update(HF_MODULES_CACHE=str(cache), HF_EVALUATE_OFFLINE="1", HF_EVALUATE_CACHE=str(cache / "evaluate"),
+                   HF_ALLOW_CODE_EVAL="1")
+    return env
 
 
 # --------------------------------------------------------------------------- synthetic scores
@@ -402,8 +394,10 @@ class Budget:
 
 def naive_plan(config: dict) -> list[tuple[str, str, str]]:
     """(harness, model, benchmark) in naive_loop.sh's order."""
-    lm = [b["name"] for b in config["benchmarks"] if b["harness"] == "lm-eval"]
-    oc = [b["name"] for b in config["benchmarks"] if b["harness"] == "opencompass"]
+    from lmdeck import config as lmconfig
+
+    lm = [b["name"] for b in lmconfig.benchmarks_for(config, "lm-eval")]
+    oc = [b["name"] for b in lmconfig.benchmarks_for(config, "opencompass")]
     return [(h, m["name"], b) for m in config["models"] for h, names in (("opencompass", oc), ("lm-eval", lm))
             for b in names]
 

@@ -1,12 +1,14 @@
 """The nine benchmarks from their authors' files (../shared/benchdata) through the real pipeline."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from conftest import SHARED, absolutize, default_config, run_snakemake
-from lmdeck import benchmarks
+from lmdeck import config as lmconfig
+from lmdeck import formats
 
 pytestmark = pytest.mark.slow
 BENCHDATA = SHARED / "benchdata"
@@ -26,20 +28,31 @@ def benchdata_config() -> dict:
     return config
 
 
+def evaluated(bench: dict) -> list:
+    fmt = formats.get(bench["format"])
+    return [r for r in fmt.read(Path(bench["data"])) if r.split == fmt.eval_split]
+
+
 @needs_benchdata
 def test_every_benchmark_measured_with_all_items(tmp_path):
     config = benchdata_config()
     proc = run_snakemake(tmp_path, config, "results/scores.csv")
     assert proc.returncode == 0, proc.stderr[-4000:]
     scores = pd.read_csv(tmp_path / "results" / "scores.csv")
-    headline = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")].set_index("benchmark")
+    headline = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")]
+    headline = headline.set_index(["benchmark", "harness"])
+    samples = pd.read_parquet(tmp_path / "results" / "samples.parquet")
     for bench in config["benchmarks"]:
-        items = benchmarks.load_benchmark(bench["format"], bench["data"], bench["shots"])
-        assert headline.loc[bench["name"], "n"] == len(items), bench["name"]
-        assert 0 <= headline.loc[bench["name"], "score"] <= 100
-        subtasks = set(scores[(scores["benchmark"] == bench["name"]) & (scores["subtask"] != "all")]["subtask"])
-        assert subtasks == {item.subtask for item in items}, bench["name"]
-    assert headline.loc["C-Eval", "aggregation"] == "macro" and headline.loc["MMLU", "aggregation"] == "micro"
+        items = evaluated(bench)
+        for harness in lmconfig.harness_list(bench):
+            row = headline.loc[(bench["name"], harness)]
+            assert row["n"] == len(items), (bench["name"], harness)
+            assert 0 <= row["score"] <= 100
+            mine = samples[(samples.benchmark == bench["name"]) & (samples.harness == harness)]
+            assert sorted(mine["item_id"]) == sorted(r.item_id for r in items), (bench["name"], harness)
+            subtasks = set(scores[(scores["benchmark"] == bench["name"]) & (scores["harness"] == harness)
+                                  & (scores["subtask"] != "all")]["subtask"])
+            assert subtasks == {r.subtask for r in items}, bench["name"]
 
 
 def replay_model(name: str, answers) -> dict:
@@ -52,11 +65,12 @@ def test_humaneval_canonical_solutions_pass_and_wrong_ones_fail(tmp_path):
     """Recorded completions go through lm-eval, the scorer and the sandbox: canonical 100, wrong 0."""
     config = benchdata_config()
     humaneval = next(b for b in config["benchmarks"] if b["format"] == "humaneval")
-    items = benchmarks.load_benchmark("humaneval", humaneval["data"], 0)
+    items = evaluated(humaneval)
     canonical, wrong = tmp_path / "canonical.jsonl", tmp_path / "wrong.jsonl"
-    canonical.write_text("".join(json.dumps({"prompt": i.prompt, "completion": i.meta["canonical_solution"]}) + "\n"
-                                 for i in items))
-    wrong.write_text("".join(json.dumps({"prompt": i.prompt, "completion": "    return None\n"}) + "\n"
+    # lm-eval's humaneval prompt is the problem's own `prompt` field.
+    canonical.write_text("".join(json.dumps({"prompt": i.fields["prompt"], "completion": i.fields["canonical_solution"]})
+                                 + "\n" for i in items))
+    wrong.write_text("".join(json.dumps({"prompt": i.fields["prompt"], "completion": "    return None\n"}) + "\n"
                              for i in items))
     config["models"] = [replay_model("canonical", canonical), replay_model("wrong", wrong)]
     config["benchmarks"] = [humaneval]

@@ -8,12 +8,14 @@ import json
 import math
 import platform
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from conftest import jobs_run, run_snakemake
-from lmdeck import benchmarks
+from lmdeck import config as lmconfig
+from lmdeck import formats
 from lmdeck.markdown import escape
 from lmdeck.harness import lmeval, opencompass
 
@@ -21,14 +23,16 @@ pytestmark = pytest.mark.slow
 
 
 def item_count(bench: dict) -> int:
-    return len(benchmarks.load_benchmark(bench["format"], bench["data"], bench["shots"]))
+    fmt = formats.get(bench["format"])
+    return sum(r.split == fmt.eval_split for r in fmt.read(Path(bench["data"])))
 
 
 def test_every_model_benchmark_has_a_measured_row(workflow):
     scores = pd.read_csv(workflow["dir"] / "results" / "scores.csv")
     measured = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")]
-    expected = {(m["name"], b["name"]) for m in workflow["first"]["models"] for b in workflow["first"]["benchmarks"]}
-    assert set(zip(measured["model"], measured["benchmark"])) == expected
+    expected = {(m["name"], b["name"], h) for m in workflow["first"]["models"] for b in workflow["first"]["benchmarks"]
+                for h in lmconfig.harness_list(b)}
+    assert set(zip(measured["model"], measured["benchmark"], measured["harness"])) == expected
     assert measured["score"].between(0, 100).all()
     for bench in workflow["first"]["benchmarks"]:
         n = measured.loc[measured["benchmark"] == bench["name"], "n"]
@@ -50,42 +54,55 @@ def test_reported_numbers_join_the_table(workflow):
     assert by_bench["MMLU"] == 55.2 and by_bench["C-Eval"] == 67.5 and by_bench["HumanEval"] == 18.3
 
 
-def test_subtask_rows_aggregate_to_the_headline(workflow):
+def test_headline_is_the_named_aggregation_of_the_items(workflow):
+    """Subtask rows agree with their items; the headline is computed from the items with the
+    rule its `aggregation` names, over the items present."""
     scores = pd.read_csv(workflow["dir"] / "results" / "scores.csv")
+    samples = pd.read_parquet(workflow["dir"] / "results" / "samples.parquet")
     measured = scores[scores["source"] == "measured"]
-    for (model, bench), rows in measured.groupby(["model", "benchmark"]):
-        parts = rows[rows["subtask"] != "all"]
+    for (model, bench, harness), rows in measured.groupby(["model", "benchmark", "harness"]):
+        items = samples[(samples.model == model) & (samples.benchmark == bench) & (samples.harness == harness)]
         headline = rows[rows["subtask"] == "all"].iloc[0]
-        assert headline["n"] == parts["n"].sum()
-        if headline["aggregation"] == "micro":
-            expected = (parts["score"] * parts["n"]).sum() / parts["n"].sum()
-        else:
-            expected = parts["score"].mean()
-        assert math.isclose(headline["score"], expected, abs_tol=1e-3), (model, bench)
-    headlines = measured[measured["subtask"] == "all"].drop_duplicates("benchmark")
-    aggregation = headlines.set_index("benchmark")["aggregation"]
-    assert aggregation["C-Eval"] == "macro" and aggregation["MMLU"] == "micro"
+        assert headline["n"] == len(items) == rows[rows["subtask"] != "all"]["n"].sum(), (model, bench, harness)
+        for sub in rows[rows["subtask"] != "all"].itertuples():
+            mine = items[items.subtask == sub.subtask]
+            assert sub.n == len(mine)
+            assert math.isclose(sub.score, 100 * mine.score.sum() / mine.max_score.sum(), abs_tol=1e-3)
+        per_subtask = items.groupby("subtask").apply(lambda g: 100 * g.score.sum() / g.max_score.sum())
+        expected = (100 * items.score.sum() / items.max_score.sum() if headline["aggregation"] == "micro"
+                    else per_subtask.mean())
+        assert math.isclose(headline["score"], expected, abs_tol=1e-3), (model, bench, harness)
+    head = measured[measured["subtask"] == "all"].set_index(["benchmark", "harness"])["aggregation"]
+    assert head[("MMLU", "lm-eval")].iloc[0] == "micro" and head[("MMLU", "opencompass")].iloc[0] == "macro"
+
+
+def test_samples_have_ids_prompts_and_scores(workflow):
+    samples = pd.read_parquet(workflow["dir"] / "results" / "samples.parquet")
+    assert not samples.duplicated(["model", "harness", "benchmark", "item_id"]).any()
+    assert (samples["prompt"].str.len() > 0).all() and samples["item_id"].str.contains(r"[:#]").all()
+    assert (samples["score"] <= samples["max_score"]).all() and (samples["score"] >= 0).all()
 
 
 def test_lm_eval_parser_reads_a_real_run(workflow):
     bench_dir = workflow["dir"] / "results" / "raw" / "lm-eval" / "demo-llama" / "MMLU"
     raw = json.loads((bench_dir / "results.json").read_text())
-    rows = lmeval.parse(bench_dir)
-    assert {r["subtask"] for r in rows} == set(json.loads((bench_dir / "tasks" / "index.json").read_text()).values())
+    index = json.loads((bench_dir / "index.json").read_text())
+    rows = lmeval.parse(bench_dir, "acc")
+    assert {r["task"] for r in rows} == set(index)
     for row in rows:
-        task = next(t for t, s in json.loads((bench_dir / "tasks" / "index.json").read_text()).items()
-                    if s == row["subtask"])
-        assert math.isclose(row["score"], 100 * raw["results"][task]["acc,none"])
-        assert row["n"] == raw["n-samples"][task]["effective"]
+        assert row["subtask"] == index[row["task"]]["subtask"]
+        assert math.isclose(row["score"], 100 * raw["results"][row["task"]]["acc,none"])
+        assert row["n"] == raw["n-samples"][row["task"]]["effective"] and row["shots"] == 5
 
 
 def test_opencompass_parser_reads_a_real_run(workflow):
     bench_dir = workflow["dir"] / "results" / "raw" / "opencompass" / "demo-llama" / "C-Eval"
-    rows = opencompass.parse(bench_dir)
+    rows = opencompass.parse(bench_dir, "accuracy")
     files = sorted((bench_dir / "results").glob("*.json"))
     assert len(rows) == len(files) > 0
-    for row, path in zip(rows, files):
-        assert math.isclose(row["score"], json.loads(path.read_text())["accuracy"])
+    for row in rows:
+        result = json.loads((bench_dir / "results" / f"{row['task']}.json").read_text())
+        assert math.isclose(row["score"], result["accuracy"])
         assert 0 <= row["score"] <= 100 and row["n"] > 0
 
 
@@ -93,6 +110,8 @@ def test_tables_written(workflow):
     tables = workflow["dir"] / "results" / "tables"
     base = (tables / "base.md").read_text()
     assert "Demo LLaMA-style (measured)" in base and "55.2" in base
+    # MMLU and C-Eval also ran through OpenCompass: their own row, never mixed into lm-eval's.
+    assert "Demo LLaMA-style (measured, OpenCompass)" in base
     delta = pd.read_csv(tables / "reported_vs_measured.csv")
     ok = delta.dropna(subset=["Reported", "Measured"])
     assert len(ok) > 0

@@ -101,6 +101,9 @@ def harness_runs(bench: dict, where: str | None = None, kind: str = "base") -> l
             if shots is None:
                 shots = default_shots(fmt, harness, name, kind)
             task = fmt.variant(harness, name, shots, kind)
+            if kind not in getattr(task, "kinds", (kind,)):
+                raise DataError(f"{fmt.label}: the {harness} variant {task.variant!r} is for "
+                                f"{' and '.join(task.kinds)} models, not {kind}")
             formats.check_shots(fmt, harness, task, shots)
         except DataError as err:
             field = "variant" if "variant" in str(err) else "shots"
@@ -114,8 +117,6 @@ def harness_runs(bench: dict, where: str | None = None, kind: str = "base") -> l
 def default_shots(fmt: formats.Format, harness: str, variant: str | None, kind: str) -> int:
     """The format's default shot count, or, when the named variant cannot honour it, the most it can."""
     shots = fmt.default_shots
-    if variant is None:
-        return shots
     allowed = formats.allowed_shots(fmt.variant(harness, variant, shots, kind))
     return shots if allowed is None or shots in allowed else max(allowed)
 

@@ -78,7 +78,7 @@ def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
 def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
     rows = headline(scores)
     tolerance = spec.get("tolerance", 5.0)
-    reported = rows[rows["source"] == "reported"].set_index(["model", "benchmark"])["score"]
+    reported_rows = rows[rows["source"] == "reported"]
     primary = measured_headline(scores, spec)
     out = []
     for model in spec["models"]:
@@ -86,6 +86,9 @@ def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
         if not target:
             continue
         measured = primary[primary["model"] == model["name"]].set_index("benchmark")
+        # The reported table of the model's own kind (a model can be listed in both tables).
+        reported = reported_rows[reported_rows["table"] == model.get("kind", "base")]
+        reported = reported.set_index(["model", "benchmark"])["score"]
         for bench in benchmark_order(spec):
             got = measured["score"].get(bench, math.nan)
             want = reported.get((target, bench), math.nan)

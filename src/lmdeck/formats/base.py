@@ -118,6 +118,10 @@ class Format:
             raise DataError(f"{self.label} has no native {harness} task in lmdeck (harnesses: {offered})")
         if name is None:
             name = self.default_variant(harness, shots, kind) if self.default_variant else next(iter(variants))
+            if not honours(variants[name], shots):
+                # Another native task for this model kind that runs this many shots, if any.
+                name = next((n for n, t in variants.items()
+                             if honours(t, shots) and kind in getattr(t, "kinds", (kind,))), name)
         if name not in variants:
             raise DataError(f"{self.label}: unknown {harness} variant {name!r}; choose one of {sorted(variants)}")
         return variants[name]
@@ -137,6 +141,12 @@ def allowed_shots(task: LmEvalTask | OpenCompassDataset, records: Sequence[Recor
         if rec.split == authors_split:
             per_subtask[rec.subtask] += 1
     return list(range(0, min(per_subtask.values(), default=0) + 1))
+
+
+def honours(task: LmEvalTask | OpenCompassDataset, shots: int) -> bool:
+    """Whether the task can run ``shots`` exemplars (data-bound counts are checked by the data step)."""
+    allowed = allowed_shots(task)
+    return allowed is None or shots in allowed
 
 
 def check_shots(fmt: Format, harness: str, task, shots: int, records: Sequence[Record] | None = None) -> None:

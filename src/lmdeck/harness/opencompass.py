@@ -18,6 +18,17 @@ a per-item correctness (accuracy datasets: PPL datasets, evaluators that report 
 config's own evaluator called on each item through OpenCompass's eval task (its post-processing,
 references and evaluator; GAOKAO-Bench's points always come this way). Written per dataset to
 ``<bench>/item_eval/<abbr>.json`` and checked against the score OpenCompass reports.
+
+Per benchmark, under the job folder::
+
+    <bench>/index.json                       the data step's index + {abbr_prefix, datasets[*].file}
+    <bench>/predictions/<bench>__<abbr>.json  OpenCompass's per-item predictions ("0", "1", ...)
+    <bench>/results/<bench>__<abbr>.json      OpenCompass's dataset result (score, details)
+    <bench>/item_eval/<bench>__<abbr>.json    {metric, reported, source, evaluator, items: [{score, max_score, ...}]}
+
+A benchmark's ``max_gen_toks`` is not applied: generation lengths are the dataset configs' own
+(``max_out_len`` of their inferencer); the model entry's ``max_out_len`` (``opencompass.max_out_len``,
+default 256) applies only to datasets whose inferencer sets none.
 """
 
 from __future__ import annotations
@@ -69,7 +80,9 @@ def dataset_shots(dataset: dict) -> int | None:
 
 
 def _type_name(t) -> str:
-    return t if isinstance(t, str) else getattr(t, "__name__", str(t))
+    """A config's ``type`` as a short name: a class, a registered name or a dotted path."""
+    name = t if isinstance(t, str) else getattr(t, "__name__", str(t))
+    return name.rsplit(".", 1)[-1]
 
 
 def write_native(fmt: Format, variant: OpenCompassDataset, records: Sequence[Record] | None, out_dir: Path,
@@ -161,6 +174,12 @@ def native_dir(bench: dict) -> Path:
 
 def read_index(bench: dict) -> dict:
     path = native_dir(bench) / "index.json"
+    if not path.exists() and bench.get("builtin"):
+        # `data: builtin` needs no files: the config's datasets on their own data.
+        from lmdeck import formats
+
+        fmt = formats.get(bench["format"])
+        return write_native(fmt, fmt.variant("opencompass", bench.get("variant"), bench.get("shots", 0)), None, path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -214,7 +233,9 @@ def model_entry(model: dict) -> str:
             f"               model_kwargs={kwargs!r},\n"
             f"               tokenizer_kwargs={{'trust_remote_code': {model.get('trust_remote_code', False)!r}, "
             f"'revision': {model.get('revision', 'main')!r}}},\n"
-            f"               max_out_len=256, batch_size={batch}, run_cfg=dict(num_gpus={num_gpus}),\n"
+            # Used only where a dataset's inferencer sets no max_out_len of its own.
+            f"               max_out_len={oc.get('max_out_len', 256)}, batch_size={batch}, "
+            f"run_cfg=dict(num_gpus={num_gpus}),\n"
             # Given explicitly, else OpenCompass reads it with trust_remote_code=True.
             f"               max_seq_len={max_seq_len})]\n")
 
@@ -223,14 +244,17 @@ def run_opencompass(config_path: Path, job_dir: Path) -> Path:
     """Run OpenCompass in debug mode (in-process, one model load); return its timestamped output dir."""
     work = job_dir / "_work"
     shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     cmd = [sys.executable, "-m", "opencompass.cli.main", str(config_path.resolve()), "--debug",
            "-w", str(work.resolve())]
     log = job_dir / "opencompass.log"
     with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.run(cmd, cwd=job_dir, stdout=out, stderr=subprocess.STDOUT)
+        # In the work folder: OpenCompass also leaves tmp/ and icl_inference_output/ in its cwd.
+        proc = subprocess.run(cmd, cwd=work, stdout=out, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         raise RuntimeError(f"OpenCompass failed (exit {proc.returncode}); see {log}")
-    runs = sorted(p for p in work.iterdir() if p.is_dir()) if work.exists() else []
+    # OpenCompass's run folder is named by its start time (and holds the config it ran).
+    runs = sorted(p for p in work.iterdir() if (p / "configs").is_dir()) if work.exists() else []
     if not runs:
         raise RuntimeError(f"OpenCompass wrote no output under {work}; see {log}")
     return runs[-1]
@@ -447,8 +471,14 @@ def _read_prediction_files(files: list[Path]) -> list[dict]:
     return out
 
 
+def task_name(entry: dict) -> str:
+    """A dataset's abbr as OpenCompass ran it (``<benchmark>__<abbr>``): its result files' name."""
+    return entry["file"][: -len(".json")]
+
+
 def parse(bench_dir: Path, metric: str = "accuracy") -> list[dict]:
-    """Tidy rows (score 0-100 as OpenCompass reports it), one per dataset."""
+    """Tidy rows (score 0-100 as OpenCompass reports it), one per dataset; ``task`` is the
+    dataset's abbr as OpenCompass ran it (``results/<task>.json``)."""
     index = json.loads((bench_dir / "index.json").read_text(encoding="utf-8"))
     rows = []
     for abbr, entry in sorted(index["datasets"].items()):
@@ -462,7 +492,7 @@ def parse(bench_dir: Path, metric: str = "accuracy") -> list[dict]:
         if math.isnan(score) or not 0.0 <= score <= 100.0:
             raise ValueError(f"{path}: {key} = {result[key]!r} is outside 0-100")
         n = len(entry["items"]) if entry.get("items") is not None else len(read_predictions(bench_dir, entry))
-        rows.append({"subtask": entry["subtask"], "task": abbr, "metric": key, "score": score,
+        rows.append({"subtask": entry["subtask"], "task": task_name(entry), "metric": key, "score": score,
                      "stderr": binomial_stderr(score, n), "n": n, "shots": entry.get("shots")})
     return rows
 
@@ -484,7 +514,7 @@ def parse_samples(bench_dir: Path, metric: str = "accuracy") -> list[dict]:
                              f"{len(scored['items'])} scored items: they must be the same items in order")
         for item_id, pred, score in zip(ids, predictions, scored["items"]):
             out.append({
-                "subtask": entry["subtask"], "task": abbr, "item_id": item_id, "prompt": _prompt(pred),
+                "subtask": entry["subtask"], "task": task_name(entry), "item_id": item_id, "prompt": _prompt(pred),
                 "prediction": _text(pred.get("prediction", "")), "target": _text(score.get("reference", "")),
                 "score": float(score["score"]), "max_score": float(score["max_score"]), "metric": scored["metric"],
             })
