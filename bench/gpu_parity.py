@@ -30,21 +30,22 @@ def main() -> int:
 
     import torch
 
-    from lmdeck import benchmarks, fileio
+    from lmdeck import config as lmconfig
     from lmdeck.demo_models import build_model
     from lmdeck.harness import lmeval
+    from lmdeck.prepare import prepare
 
     work = Path(tempfile.mkdtemp(prefix="lmdeck-parity-"))
     model_dir = build_model(work / "demo-llama", "llama", ROOT / "data" / "demo", seed=1)
     benches = []
     for name, fmt, shots in BENCHMARKS:
-        folder = ROOT / "data" / "demo" / fmt
-        items = benchmarks.load_benchmark(fmt, folder, shots)
-        data_dir = work / "data" / name
-        fileio.write_jsonl(data_dir / "items.jsonl", [i.to_json() for i in items])
-        fileio.write_json(data_dir / "data.json", {"data_sha256": fileio.sha256_files(
-            benchmarks.source_files(fmt, folder), root=folder), "n_items": len(items)})
-        benches.append({"name": name, "format": fmt, "shots": shots, "data": str(data_dir), "max_gen_toks": 32})
+        entry = {"name": name, "category": "exams", "harness": "lm-eval", "format": fmt, "shots": shots}
+        run = lmconfig.harness_run(entry, "lm-eval")
+        prepare({"name": name, "format": fmt, "folder": str(ROOT / "data" / "demo" / fmt),
+                 "runs": [{"harness": "lm-eval", "variant": run.variant, "shots": shots}]}, work / "data" / name)
+        benches.append({"name": name, "format": fmt, "variant": run.variant, "shots": shots, "metric": run.metric,
+                        "aggregation": run.aggregation, "builtin": False, "max_gen_toks": 32,
+                        "data": str(work / "data" / name / "lm-eval" / run.variant)})
 
     report = {"device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none", "runs": {}}
     scores = {}
@@ -57,7 +58,8 @@ def main() -> int:
         start = time.perf_counter()
         lmeval.run(spec, manifest)
         seconds = time.perf_counter() - start
-        scores[device] = {b["name"]: [round(r["score"], 4) for r in lmeval.parse(manifest.parent / b["name"])]
+        scores[device] = {b["name"]: [round(r["score"], 4) for r in lmeval.parse(manifest.parent / b["name"],
+                                                                                   b["metric"])]
                           for b in benches}
         report["runs"][device] = {"seconds": round(seconds, 2), "scores": scores[device]}
     diffs = [abs(a - b) for name in scores[first] for a, b in zip(scores[first][name], scores[second][name])]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.parity.lmeval_cli import compare_task, lmdeck_benchmarks, run_cli
+from parity.lmeval_cli import compare_task, lmdeck_benchmarks, run_cli
 
 pytestmark = pytest.mark.slow
 MODEL = "demo-llama"

@@ -45,9 +45,14 @@ def test_datasets_are_the_native_configs_with_only_the_path_swapped(workflow):
         variant = formats.get(run["format"]).variant("opencompass", run["variant"], run["shots"])
         native = getattr(importlib.import_module(variant.module), variant.variable)
         (original,) = [d for d in native if d["abbr"] == dataset["abbr"][len(bench) + 2:]]
-        changed = {k for k in set(original) | set(dataset) if repr(original.get(k)) != repr(dataset.get(k))}
-        # mmengine turns types into their names when it loads a config; compare the rest exactly.
-        changed = {k for k in changed if k not in ("type",)} - SWAPPED
+        dataset = dict(dataset)
+        if run.get("max_gen_toks"):  # the explicit, recorded generation-length override
+            assert dataset["infer_cfg"]["inferencer"]["max_out_len"] == run["max_gen_toks"]
+            dataset["infer_cfg"] = dict(dataset["infer_cfg"], inferencer=dict(
+                dataset["infer_cfg"]["inferencer"], max_out_len=original["infer_cfg"]["inferencer"].get("max_out_len")))
+            if dataset["infer_cfg"]["inferencer"]["max_out_len"] is None:
+                del dataset["infer_cfg"]["inferencer"]["max_out_len"]
+        changed = {k for k in set(original) | set(dataset) if original.get(k) != dataset.get(k)} - SWAPPED
         assert not changed, f"{dataset['abbr']}: lmdeck changed {sorted(changed)} of OpenCompass's own config"
         assert Path(dataset["path"]).is_absolute()
 
@@ -55,11 +60,12 @@ def test_datasets_are_the_native_configs_with_only_the_path_swapped(workflow):
 @pytest.fixture(scope="module")
 def cli_run(workflow, tmp_path_factory):
     """`opencompass <the job's config>` as a user would run it, in its own work dir."""
-    work = tmp_path_factory.mktemp("opencompass_cli")
+    cwd = tmp_path_factory.mktemp("opencompass_cli")
+    work = cwd / "outputs"  # OpenCompass also leaves tmp/ and icl_inference_output/ in its cwd
     config = job_dir(workflow) / "opencompass_config.py"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     proc = subprocess.run([sys.executable, "-m", "opencompass.cli.main", str(config), "--debug", "-w", str(work)],
-                          capture_output=True, text=True, env=env, cwd=work, timeout=900)
+                          capture_output=True, text=True, env=env, cwd=cwd, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (run,) = [p for p in work.iterdir() if p.is_dir()]
     return run

@@ -146,9 +146,10 @@ FORMAT = Format(
     opencompass={
         name: OpenCompassDataset(variant=name, module=_MODULE + name, variable="GaokaoBench_datasets",
                                  subtask_of=_oc_subject, layout=gaokao_layout, shots=(0,), metric="score",
-                                 aggregation="macro", kinds=kinds,
-                                 note="points per item from GaokaoBenchEvaluator_<type>; "
-                                      "OpenCompass's own summary weights the datasets by fixed exam points")
+                                 aggregation="micro", kinds=kinds,
+                                 note="files laid out as `Multiple-choice_Questions/<keyword>.json`; points per "
+                                      "item from GaokaoBenchEvaluator_<type>; headline Σ points / Σ maximum over "
+                                      "the items present (OpenCompass's summary weights by full-dataset exam points)")
         for name, kinds in (("GaokaoBench_no_subjective_gen_d21e37", ("base",)),
                             ("GaokaoBench_no_subjective_gen_4c31db", ("chat",)))
     },
