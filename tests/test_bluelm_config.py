@@ -139,18 +139,25 @@ def test_lm_eval_job_matches_golden(config):
     check_golden(f"lm_eval.{MODEL}.request.json", json.dumps(request, indent=2, sort_keys=True) + "\n")
 
 
-def test_opencompass_config_matches_golden_and_loads(config, tmp_path):
+def test_opencompass_config_matches_golden_and_loads(config, tmp_path, monkeypatch):
+    """Builtin data: the data step writes each benchmark's index of OpenCompass's own datasets;
+    the job's config imports them unchanged (no `path` swap: they read their own hub data)."""
+    from lmdeck.prepare import prepare
+
+    monkeypatch.chdir(tmp_path)
     spec = lmconfig.job_spec(config, MODEL, "opencompass")
+    for bench in lmconfig.benchmarks_for(config, "opencompass"):
+        prepare(lmconfig.prepare_spec(config, bench), Path(lmconfig.DATA_DIR) / bench["name"])
     job_dir = tmp_path / "job"
-    path, index = opencompass.write_config(spec, spec["benchmarks"], job_dir, spec["code_timeout_s"])
-    assert index == {}  # builtin datasets only: nothing written from local data
-    text = path.read_text(encoding="utf-8").replace(str(job_dir.resolve()), "<JOB_DIR>")
+    path = opencompass.write_config(spec, spec["benchmarks"], job_dir)
+    text = path.read_text(encoding="utf-8").replace(str(tmp_path.resolve()), "<TMP>")
     check_golden(f"opencompass.{MODEL}.config.py", text)
 
     from mmengine.config import Config
 
     loaded = Config.fromfile(str(path))  # OpenCompass reads it this way: imports resolve, datasets expand
     abbrs = [d["abbr"] for d in loaded.datasets]
-    assert sum(a.startswith("ceval-") for a in abbrs) == 52
-    assert sum(a.startswith("GaokaoBench_") for a in abbrs) > 0
+    assert sum(a.startswith("C-Eval__ceval-") for a in abbrs) == 52
+    assert sum(a.startswith("Gaokao__GaokaoBench_") for a in abbrs) == 14  # the multiple-choice subsets
+    assert all(not str(d["path"]).startswith(str(tmp_path)) for d in loaded.datasets)  # their own data
     assert loaded.models[0]["path"] == "vivo-ai/BlueLM-7B-Base" and loaded.models[0]["run_cfg"]["num_gpus"] == 1

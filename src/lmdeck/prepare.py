@@ -30,6 +30,7 @@ def prepare(spec: dict, out_dir: Path) -> None:
     """``spec``: {name, format, folder ('builtin' or a path), runs: [{harness, variant, shots}]}."""
     fmt = formats.get(spec["format"])
     out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     builtin = spec["folder"] == "builtin"
     records, files, data_sha = None, [], f"builtin:{spec['format']}"
     if not builtin:
@@ -39,8 +40,18 @@ def prepare(spec: dict, out_dir: Path) -> None:
         if not any(r.split == fmt.eval_split for r in records):
             raise DataError(f"no {fmt.eval_split!r} items to evaluate (expected {fmt.expected})", folder)
         data_sha = fileio.sha256_files(files, root=folder)
+    # Nothing of an older preparation survives, and a failure leaves nothing behind (the task
+    # YAMLs name their data files by absolute path, so they are written in place; data.json last).
     if out_dir.exists():
-        shutil.rmtree(out_dir)  # nothing of an older preparation survives
+        shutil.rmtree(out_dir)
+    try:
+        write_all(spec, fmt, records, files, data_sha, builtin, out_dir)
+    except BaseException:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+
+
+def write_all(spec: dict, fmt: formats.Format, records, files, data_sha: str, builtin: bool, out_dir: Path) -> None:
     for run in spec["runs"]:
         variant = fmt.variant(run["harness"], run["variant"], run["shots"])
         if records is not None:

@@ -96,12 +96,14 @@ FORMAT = Format(
     lm_eval={
         "cmmlu": LmEvalTask(variant="cmmlu", folder="cmmlu", subtask_of=_lm_eval_subject,
                             splits={"test": "test", "dev": "dev"}, to_row=lm_eval_row, metric="acc",
-                            fewshot_split="dev", aggregation="micro"),
+                            fewshot_split="dev", aggregation="micro",
+                            note="the authors' CSV columns as they are (Question, A-D, Answer)"),
     },
     opencompass={
         "cmmlu_ppl": OpenCompassDataset(variant="cmmlu_ppl", module="opencompass.configs.datasets.cmmlu.cmmlu_ppl",
                                         variable="cmmlu_datasets", subtask_of=_oc_subject, layout=cmmlu_layout,
-                                        shots=(5,), kinds=("base",)),
+                                        shots=(5,), kinds=("base",),
+                                        note="the authors' data/{dev,test}/<subject>.csv, byte for byte"),
         "cmmlu_gen": OpenCompassDataset(variant="cmmlu_gen", module="opencompass.configs.datasets.cmmlu.cmmlu_gen",
                                         variable="cmmlu_datasets", subtask_of=_oc_subject, layout=cmmlu_layout,
                                         shots=(0,),

@@ -77,7 +77,9 @@ FORMAT = Format(
     lm_eval={
         "humaneval": LmEvalTask(variant="humaneval", folder="humaneval", subtask_of=_humaneval_task,
                                 splits={"test": "test"}, to_row=lm_eval_row, metric="pass@1,create_test",
-                                shots=(0,), aggregation="micro"),
+                                shots=(0,), aggregation="micro",
+                                note="the authors' JSONL columns; code_eval served offline by lmdeck, programs "
+                                     "run in lmdeck's sandbox"),
     },
     opencompass={},
 )

@@ -104,12 +104,15 @@ FORMAT = Format(
     lm_eval={
         "mmlu": LmEvalTask(variant="mmlu", folder="mmlu/default", subtask_of=_mmlu_subject,
                            splits={"test": "test", "dev": "dev"}, to_row=lm_eval_row, metric="acc",
-                           fewshot_split="dev", aggregation="micro"),
+                           fewshot_split="dev", aggregation="micro",
+                           note="CSV rows -> the cais/mmlu columns (question, subject, choices, answer 0-3)"),
     },
     opencompass={
         "mmlu_ppl": OpenCompassDataset(variant="mmlu_ppl", module="opencompass.configs.datasets.mmlu.mmlu_ppl",
                                        variable="mmlu_datasets", subtask_of=_oc_subject, layout=hendrycks_layout,
-                                       shots=(5,), kinds=("base",)),
+                                       shots=(5,), kinds=("base",),
+                                       note="rows written in the hendrycks CSV layout its MMLUDataset reads "
+                                            "(no header, answer letter)"),
         "mmlu_gen": OpenCompassDataset(variant="mmlu_gen", module="opencompass.configs.datasets.mmlu.mmlu_gen",
                                        variable="mmlu_datasets", subtask_of=_oc_subject, layout=hendrycks_layout,
                                        shots=(0,),
