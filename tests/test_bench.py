@@ -169,7 +169,7 @@ def test_naive_plan_follows_the_loop_order_and_extrapolates_the_rest(bench):
 
 
 def test_dag_job_count_formula(bench):
-    assert bench.dag_jobs(20, 60, "builtin") == 47
+    assert bench.dag_jobs(20, 60, "builtin") == 107
     assert bench.dag_jobs(20, 60, "local") == 107
 
 

@@ -108,16 +108,20 @@ def benchmark_slides(spec: dict) -> list[dict]:
 
 def not_evaluated(scores: pd.DataFrame, spec: dict, failures: pd.DataFrame, table: str) -> list[str]:
     """Cells of one results table (base/chat) the config asked for that have no measured score,
-    with the log to read when the evaluation failed."""
+    per harness where a benchmark runs through two, with the log to read when it failed."""
     measured = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")]
-    have = set(zip(measured["model"], measured["benchmark"]))
-    logs = {(f["model"], f["benchmark"]): f["log"] for f in failures.to_dict("records")}
+    have = set(zip(measured["model"], measured["benchmark"], measured["harness"]))
+    logs = {(f["model"], f["benchmark"], f.get("harness", "")): f["log"] for f in failures.to_dict("records")}
     out = []
     for m in (m for m in spec["models"] if m.get("kind", "base") == table):
         for b in spec["benchmarks"]:
-            if (m["name"], b["name"]) not in have:
-                log = logs.get((m["name"], b["name"]))
-                out.append(f"{m['name']} × {b['name']}" + (f" (failed, log: {log})" if log else ""))
+            harnesses = [b["harness"]] if isinstance(b["harness"], str) else b["harness"]
+            for harness in harnesses:
+                if (m["name"], b["name"], harness) in have:
+                    continue
+                log = logs.get((m["name"], b["name"], harness))
+                which = f" ({tables.HARNESS_NAMES.get(harness, harness)})" if len(harnesses) > 1 else ""
+                out.append(f"{m['name']} × {b['name']}{which}" + (f" (failed, log: {log})" if log else ""))
     return out
 
 

@@ -200,3 +200,109 @@ def test_native_multi_answer_item_scores_lm_evals_way(tmp_path):
     best_b = [(-3.0, False), (-1.0, False), (-2.0, False), (-4.0, False)]
     assert task.process_results(doc, best_c)["acc"] == 1.0  # either correct option counts
     assert task.process_results(doc, best_b)["acc"] == 0.0
+
+
+# --------------------------------------------------------------------------
+# OpenCompass agieval_gen: the authors' task files as its AGIEvalDataset_v2 reads them
+# --------------------------------------------------------------------------
+
+OC = FORMAT.opencompass["agieval_gen"]
+
+
+def test_opencompass_variant_is_the_agieval_gen_alias():
+    import importlib.util
+
+    from opencompass.configs.summarizers.groups.agieval import agieval_summary_groups
+
+    from lmdeck.formats import check_shots
+    from lmdeck.harness import opencompass as oc
+
+    alias = Path(importlib.util.find_spec(OC.module).origin).read_text(encoding="utf-8")
+    assert "from .agieval_gen_5c79b4 import agieval_datasets" in alias
+    datasets = {OC.subtask_of(d): d for d in oc.native_datasets(OC)}
+    assert sorted(datasets) == sorted(TASKS)  # AGIEval's 21 tasks, named as the files (the subtask key)
+    evaluators = {}
+    for task, d in datasets.items():
+        assert d["abbr"] == f"agieval-{task}" and d["name"] == task and d["setting_name"] == "zero-shot"
+        assert oc._type_name(d["type"]) == "AGIEvalDataset_v2"
+        assert oc._type_name(d["infer_cfg"]["retriever"]["type"]) == "ZeroRetriever"
+        post = oc._type_name(d["eval_cfg"].get("pred_postprocessor", {}).get("type"))
+        evaluators.setdefault((oc._type_name(d["eval_cfg"]["evaluator"]["type"]), post), set()).add(task)
+    assert evaluators == {
+        ("AccEvaluator", "first_option_postprocess"): set(TASKS) - {"gaokao-physics", "jec-qa-kd", "jec-qa-ca",
+                                                                     "math", "gaokao-mathcloze"},
+        ("AccEvaluator", "first_capital_postprocess_multi"): {"gaokao-physics", "jec-qa-kd", "jec-qa-ca"},
+        ("AGIEvalEvaluator", "None"): {"math", "gaokao-mathcloze"},  # reports `score`, the others `accuracy`
+    }
+    group = next(g for g in agieval_summary_groups if g["name"] == "agieval")
+    assert sorted(group["subsets"]) == sorted(d["abbr"] for d in datasets.values()) and "weights" not in group
+    assert OC.aggregation == "macro" and OC.metric == "accuracy" and OC.shots == (0,)
+    for kind in ("base", "chat"):
+        assert kind in OC.kinds and FORMAT.variant("opencompass", None, 0, kind) is OC
+        assert FORMAT.variant("lm-eval", None, 0, kind) is VARIANT
+    check_shots(FORMAT, "opencompass", OC, 0)
+    with pytest.raises(DataError, match="allowed: 0"):
+        check_shots(FORMAT, "opencompass", OC, 3)
+
+
+def loaded(folder: Path, task: str) -> list[dict]:
+    from opencompass.datasets import AGIEvalDataset_v2
+
+    return AGIEvalDataset_v2.load(path=str(folder), name=task, setting_name="zero-shot").to_list()
+
+
+@pytest.mark.parametrize("folder", [SHARED, DEMO], ids=["shared", "demo"])
+def test_opencompass_layout_reads_as_the_authors_files(tmp_path, folder):
+    """Its own loader gives the same rows (question, options, reference) from lmdeck's files as
+    from the authors' data/v1 files, in the same order."""
+    if not folder.is_dir():
+        pytest.skip("benchdata absent")
+    records = FORMAT.read(folder)
+    OC.layout(records, tmp_path)
+    tasks = sorted({r.subtask for r in records})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{t}.jsonl" for t in tasks]
+    for task in tasks:
+        theirs = loaded(folder / "data" / "v1", task)
+        assert loaded(tmp_path, task) == theirs and len(theirs) == sum(r.subtask == task for r in records)
+
+
+def test_opencompass_layout_multi_answer_passages_and_cloze(tmp_path):
+    src = tmp_path / "src"
+    write(src, "sat-en", [{**MCQ, "passage": "A passage. ", "options": ["(A)x"], "label": "A", "other": {"s": 1}}])
+    write(src, "gaokao-physics", [{**MCQ, "label": ["A", "C"]}, {**MCQ, "label": ["D"]}])
+    write(src, "math", [{"passage": None, "question": "1+1?", "options": None, "label": None, "answer": 2}])
+    records = FORMAT.read(src)
+    OC.layout(records, tmp_path / "out")
+    for task in ("sat-en", "gaokao-physics", "math"):
+        assert loaded(tmp_path / "out", task) == loaded(src / "data" / "v1", task)
+    assert [row["label"] for row in loaded(tmp_path / "out", "gaokao-physics")] == ["AC", "D"]
+    assert loaded(tmp_path / "out", "sat-en")[0]["question"] == "A passage. Which?"
+    assert loaded(tmp_path / "out", "math") == [{"question": "1+1?", "options": "", "label": "2"}]
+
+
+@pytest.mark.parametrize("folder", [SHARED, DEMO], ids=["shared", "demo"])
+def test_opencompass_index_on_real_files(tmp_path, folder):
+    from lmdeck.harness import opencompass as oc
+
+    if not folder.is_dir():
+        pytest.skip("benchdata absent")
+    records = FORMAT.read(folder)
+    index = oc.write_native(FORMAT, OC, records, tmp_path, shots=0)
+    tasks = sorted({r.subtask for r in records})
+    assert sorted(index["datasets"]) == [f"agieval-{t}" for t in tasks]
+    for task in tasks:
+        entry = index["datasets"][f"agieval-{task}"]
+        assert entry["subtask"] == entry["name"] == task and entry["shots"] == 0
+        n = sum(r.subtask == task for r in records)
+        assert entry["items"] == [f"data/v1/{task}.jsonl:{line}" for line in range(1, n + 1)]
+    assert index["datasets"]["agieval-gaokao-mathcloze"]["evaluator"] == "AGIEvalEvaluator"
+    assert index["datasets"]["agieval-sat-math"]["evaluator"] == "AccEvaluator"
+
+
+@pytest.mark.xfail(raises=ValueError, strict=True,
+                   reason="adapter: one metric key per variant; agieval_gen's cloze datasets report `score`")
+def test_opencompass_cloze_results_are_read_under_their_own_key():
+    from lmdeck.harness import opencompass as oc
+
+    assert oc._metric_key({"score": 50.0, "details": []}, OC.metric, "agieval-math.json") == "score"
+    assert oc._metric_key({"accuracy": 50.0}, OC.metric, "agieval-sat-math.json") == "accuracy"

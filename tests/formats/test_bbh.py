@@ -173,3 +173,107 @@ def test_native_fewer_shots_and_zeroshot_on_demo(tmp_path):
     assert first_prompt(tasks["bbh_cot_zeroshot_boolean_expressions"]) == (
         "Evaluate the result of a random Boolean expression.\n\n"
         f"Q: {doc['input']}\nA: Let's think step by step.")
+
+
+# --------------------------------------------------------------------------
+# OpenCompass bbh_gen: the authors' task files as its BBHDataset reads them
+# --------------------------------------------------------------------------
+
+OC = FORMAT.opencompass["bbh_gen"]
+needs_template_shots = pytest.mark.xfail(
+    raises=DataError, strict=True,
+    reason="adapter: a ZeroRetriever dataset counts as 0 shots (bbh_gen's 3 exemplars are in its prompt)")
+
+
+def lib_prompt(task: str) -> str:
+    import opencompass
+
+    return (Path(opencompass.__file__).parent / "configs" / "datasets" / "bbh" / "lib_prompt" / f"{task}.txt"
+            ).read_text(encoding="utf-8")
+
+
+def test_opencompass_variant_is_the_bbh_gen_alias():
+    import importlib.util
+
+    from lmdeck.harness import opencompass as oc
+
+    alias = Path(importlib.util.find_spec(OC.module).origin).read_text(encoding="utf-8")
+    assert "from .bbh_gen_ee62e9 import bbh_datasets" in alias
+    datasets = {OC.subtask_of(d): d for d in oc.native_datasets(OC)}
+    assert len(datasets) == 27 and set(datasets) == set(builtin_tasks(FEWSHOT))  # the 27 BBH tasks
+    evaluators = {}
+    for task, d in datasets.items():
+        assert d["abbr"] == f"bbh-{task}" and d["name"] == task
+        assert oc._type_name(d["infer_cfg"]["retriever"]["type"]) == "ZeroRetriever"
+        # Its own prompt: the lib_prompt copy of the CoT prompt (3 exemplars) in one HUMAN turn.
+        (turn,) = d["infer_cfg"]["prompt_template"]["template"]["round"]
+        hint = lib_prompt(task)
+        assert turn["prompt"] == ("Follow the given examples and answer the question.\n" + hint
+                                  + "\n\nQ: {input}\nA: Let's think step by step.")
+        assert hint.count("\n\nQ: ") == 3 == OC.shots[0]
+        evaluators.setdefault(oc._type_name(d["eval_cfg"]["evaluator"]["type"]), set()).add(task)
+    assert {k: len(v) for k, v in evaluators.items()} == {"BBHEvaluator_mcq": 17, "BBHEvaluator": 10}
+    assert "date_understanding" in evaluators["BBHEvaluator_mcq"]
+    assert {"boolean_expressions", "causal_judgement"} <= evaluators["BBHEvaluator"]
+    # Both evaluators report `score`; the summary group `bbh` is a plain mean of the 27 (macro).
+    from opencompass.configs.summarizers.groups.bbh import bbh_summary_groups
+
+    (group,) = bbh_summary_groups
+    assert group["name"] == "bbh" and sorted(group["subsets"]) == sorted(d["abbr"] for d in datasets.values())
+    assert "weights" not in group and OC.aggregation == "macro" and OC.metric == "score"
+    for kind in ("base", "chat"):
+        assert kind in OC.kinds and FORMAT.variant("opencompass", None, 3, kind) is OC
+    check_shots(FORMAT, "opencompass", OC, 3)
+    for shots in (0, 1):
+        with pytest.raises(DataError, match="allowed: 3"):
+            check_shots(FORMAT, "opencompass", OC, shots)
+
+
+@needs_shared
+def test_opencompass_lib_prompts_are_the_authors_cot_prompts():
+    """For the authors' files at hand, OpenCompass's copy is the text after their `-----` line."""
+    for path in sorted((SHARED / "cot-prompts").glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        assert text[text.rfind("\n-----\n") + len("\n-----\n"):] == lib_prompt(path.stem), path.name
+
+
+@pytest.mark.parametrize("folder", [SHARED, DEMO], ids=["shared", "demo"])
+def test_opencompass_layout_round_trips_through_its_loader(tmp_path, folder):
+    from opencompass.datasets import BBHDataset
+
+    if not folder.is_dir():
+        pytest.skip("benchdata absent")
+    records = FORMAT.read(folder)
+    OC.layout(records, tmp_path)
+    tasks = sorted({r.subtask for r in records})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{t}.json" for t in tasks]
+    for task in tasks:
+        source = json.loads((folder / "bbh" / f"{task}.json").read_text(encoding="utf-8"))
+        loaded = BBHDataset.load(path=str(tmp_path), name=task)
+        assert loaded.to_list() == source["examples"]  # the authors' examples, whole and in order
+
+
+@pytest.mark.parametrize("folder", [SHARED, DEMO], ids=["shared", "demo"])
+def test_opencompass_index_on_real_files(tmp_path, folder):
+    from lmdeck.harness import opencompass as oc
+
+    if not folder.is_dir():
+        pytest.skip("benchdata absent")
+    records = FORMAT.read(folder)
+    index = oc.write_native(FORMAT, OC, records, tmp_path)
+    tasks = sorted({r.subtask for r in records})
+    assert sorted(index["datasets"]) == [f"bbh-{t}" for t in tasks]
+    for task in tasks:
+        entry = index["datasets"][f"bbh-{task}"]
+        assert entry["subtask"] == entry["name"] == task
+        assert entry["items"] == [f"bbh/{task}.json#{i}" for i in range(sum(r.subtask == task for r in records))]
+    assert index["datasets"]["bbh-date_understanding"]["evaluator"] == "BBHEvaluator_mcq"
+    assert index["datasets"]["bbh-boolean_expressions"]["evaluator"] == "BBHEvaluator"
+
+
+@needs_template_shots
+def test_opencompass_index_reports_the_prompts_three_shots(tmp_path):
+    from lmdeck.harness import opencompass as oc
+
+    index = oc.write_native(FORMAT, OC, FORMAT.read(DEMO), tmp_path, shots=3)
+    assert {e["shots"] for e in index["datasets"].values()} == {3}

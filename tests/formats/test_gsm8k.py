@@ -121,3 +121,99 @@ def test_native_task_zero_shot_without_train(tmp_path):
     records = FORMAT.read(tmp_path / "src")
     _, tasks = native(records, tmp_path / "out", shots=0)
     assert first_prompt(tasks["gsm8k"]) == "Question: How many?\nAnswer:"
+
+
+# --------------------------------------------------------------------------
+# OpenCompass gsm8k_gen: the authors' files as its GSM8KDataset reads them
+# --------------------------------------------------------------------------
+
+OC = FORMAT.opencompass["gsm8k_gen"]
+# The adapter's dataset_shots counts only a retriever's exemplars; gsm8k_gen's 4 sit in its template.
+needs_template_shots = pytest.mark.xfail(
+    raises=DataError, strict=True,
+    reason="adapter: a ZeroRetriever dataset counts as 0 shots (gsm8k_gen's 4 exemplars are in its template)")
+
+
+def test_opencompass_variant_is_the_gsm8k_gen_alias():
+    import importlib.util
+
+    from lmdeck.config import default_shots
+    from lmdeck.formats import check_shots
+    from lmdeck.harness import opencompass as oc
+
+    alias = Path(importlib.util.find_spec(OC.module).origin).read_text(encoding="utf-8")
+    assert "from .gsm8k_gen_1d7fe4 import gsm8k_datasets" in alias
+    (dataset,) = oc.native_datasets(OC)
+    assert dataset["abbr"] == "gsm8k" and OC.subtask_of(dataset) == "gsm8k"
+    # 4 exemplars fixed in the template (HUMAN question / BOT answer), then the question; no retriever rows.
+    rounds = dataset["infer_cfg"]["prompt_template"]["template"]["round"]
+    assert [r["role"] for r in rounds] == ["HUMAN", "BOT"] * 4 + ["HUMAN"]
+    assert rounds[-1]["prompt"] == "Question: {question}\nLet's think step by step\nAnswer:"
+    assert oc._type_name(dataset["infer_cfg"]["retriever"]["type"]) == "ZeroRetriever"
+    assert OC.shots == (len(rounds) // 2,) == (4,)
+    assert oc._type_name(dataset["eval_cfg"]["evaluator"]["type"]) == "Gsm8kEvaluator" and OC.metric == "accuracy"
+    assert dataset["reader_cfg"] == {"input_columns": ["question"], "output_column": "answer"}
+    for kind in ("base", "chat"):
+        assert kind in OC.kinds
+        assert FORMAT.variant("opencompass", None, 4, kind) is OC
+        assert FORMAT.variant("lm-eval", None, 5, kind).variant == "gsm8k"
+        assert default_shots(FORMAT, "opencompass", None, kind) == 4  # lm-eval's 5 is not offered
+    check_shots(FORMAT, "opencompass", OC, 4)
+    for shots in (0, 5):
+        with pytest.raises(DataError, match="allowed: 4"):
+            check_shots(FORMAT, "opencompass", OC, shots)
+
+
+@pytest.mark.parametrize("folder", [SHARED, DEMO], ids=["shared", "demo"])
+def test_opencompass_layout_is_the_authors_files_and_its_loader_reads_them(tmp_path, folder):
+    from opencompass.datasets import GSM8KDataset
+
+    if not folder.is_dir():
+        pytest.skip("benchdata absent")
+    records = FORMAT.read(folder)
+    OC.layout(records, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.jsonl", "train.jsonl"]
+    for split in ("test", "train"):  # byte for byte the authors' files
+        source = folder / "grade_school_math" / "data" / f"{split}.jsonl"
+        assert (tmp_path / f"{split}.jsonl").read_bytes() == source.read_bytes()
+    loaded = GSM8KDataset.load(path=str(tmp_path))
+    for split in ("test", "train"):
+        mine = [r.fields for r in records if r.split == split]
+        assert loaded[split]["question"] == [f["question"] for f in mine]
+        assert loaded[split]["answer"] == [f["answer"] for f in mine]
+
+
+def test_opencompass_layout_without_train(tmp_path):
+    from opencompass.datasets import GSM8KDataset
+
+    jsonl(tmp_path / "src" / "data" / "test.jsonl", [GOOD, {**GOOD, "question": "And now?"}])
+    records = FORMAT.read(tmp_path / "src")
+    OC.layout(records, tmp_path / "out")
+    assert (tmp_path / "out" / "train.jsonl").read_text(encoding="utf-8") == ""
+    loaded = GSM8KDataset.load(path=str(tmp_path / "out"))
+    assert loaded["test"]["question"] == ["How many?", "And now?"] and len(loaded["train"]) == 0
+
+
+@pytest.mark.parametrize("folder", [SHARED, DEMO], ids=["shared", "demo"])
+def test_opencompass_index_on_real_files(tmp_path, folder):
+    from lmdeck.harness import opencompass as oc
+
+    if not folder.is_dir():
+        pytest.skip("benchdata absent")
+    records = FORMAT.read(folder)
+    index = oc.write_native(FORMAT, OC, records, tmp_path)
+    assert index["module"] == OC.module and index["variable"] == "gsm8k_datasets" and index["metric"] == "accuracy"
+    assert list(index["datasets"]) == ["gsm8k"]
+    entry = index["datasets"]["gsm8k"]
+    assert entry["subtask"] == "gsm8k" and entry["evaluator"] == "Gsm8kEvaluator"
+    assert entry["items"] == [r.item_id for r in records if r.split == "test"]
+    assert entry["items"][0] == "grade_school_math/data/test.jsonl:1"
+    assert (Path(index["path"]) / "test.jsonl").exists()
+
+
+@needs_template_shots
+def test_opencompass_index_reports_the_templates_four_shots(tmp_path):
+    from lmdeck.harness import opencompass as oc
+
+    index = oc.write_native(FORMAT, OC, FORMAT.read(DEMO), tmp_path, shots=4)
+    assert index["shots"] == 4 and index["datasets"]["gsm8k"]["shots"] == 4

@@ -18,10 +18,13 @@ pytestmark = pytest.mark.slow
 SCORE_COLUMNS = ["model", "benchmark", "subtask", "harness", "metric", "shots", "score", "stderr", "n"]
 
 
-def small_config(benchmarks: tuple[str, ...], models: int = 1) -> dict:
+def small_config(benchmarks: tuple[str, ...], models: int = 1, harness: str | None = None) -> dict:
+    """The default config cut to some benchmarks (and, with `harness`, to that harness alone)."""
     config = absolutize(default_config())
     config["models"] = config["models"][:models]
     config["benchmarks"] = [b for b in config["benchmarks"] if b["name"] in benchmarks]
+    if harness:
+        config["benchmarks"] = [{**b, "harness": harness} for b in config["benchmarks"]]
     config["report"]["sections"] = ["title", "results"]
     return config
 
@@ -43,10 +46,11 @@ def test_keep_going_finishes_everything_else_and_names_the_failure(crash_config,
     measured = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")]
     assert set(zip(measured["model"], measured["benchmark"])) == {("demo-llama", "MMLU"), ("demo-llama", "C-Eval")}
     failures = pd.read_csv(tmp_path / "results" / "failures.csv")
-    assert set(zip(failures["model"], failures["benchmark"], failures["log"])) == {
-        ("broken", "MMLU", "logs/lm_eval/broken.log"), ("broken", "C-Eval", "logs/opencompass/broken.log")}
+    assert set(zip(failures["model"], failures["benchmark"], failures["harness"], failures["log"])) == {
+        (model, bench, harness, f"logs/{harness.replace('-', '_')}/broken.log")
+        for model in ("broken",) for bench in ("MMLU", "C-Eval") for harness in ("lm-eval", "opencompass")}
     deck = (tmp_path / "slides" / "bluelm.md").read_text(encoding="utf-8")
-    assert "broken × MMLU (failed, log: logs/lm\\_eval/broken.log)" in deck
+    assert "broken × MMLU (failed, log: logs/" in deck
     broken_row = next(line for line in deck.splitlines() if line.startswith("| broken (measured)"))
     assert broken_row.count("–") >= 3 and "0.0" not in broken_row
     # The next run retries only the failed jobs.
@@ -56,7 +60,8 @@ def test_keep_going_finishes_everything_else_and_names_the_failure(crash_config,
 
 
 def test_without_keep_going_the_run_stops_naming_the_log(crash_config, tmp_path):
-    config = {**crash_config, "benchmarks": [b for b in crash_config["benchmarks"] if b["name"] == "MMLU"]}
+    config = {**crash_config, "benchmarks": [{**b, "harness": "lm-eval"} for b in crash_config["benchmarks"]
+                                             if b["name"] == "MMLU"]}
     proc = run_snakemake(tmp_path, config, "results/scores.csv")
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
@@ -75,7 +80,7 @@ def wait_for(path, proc, timeout=600):
 
 
 def test_sigkill_mid_job_then_rerun_incomplete_reruns_only_that_job(workflow, tmp_path):
-    config = small_config(("MMLU", "CMMLU", "AGIEval"))
+    config = small_config(("MMLU", "CMMLU", "AGIEval"), harness="lm-eval")
     killed = tmp_path / "killed"
     killed.mkdir()
     (killed / "config.yaml").write_text(json.dumps(config), encoding="utf-8")
@@ -102,7 +107,7 @@ def test_sigkill_mid_job_then_rerun_incomplete_reruns_only_that_job(workflow, tm
     after_kill = pd.read_csv(killed / "results/scores.csv")
     reference = pd.read_csv(workflow["dir"] / "results/scores.csv")
     pick = lambda f: (f[(f["source"] == "measured") & (f["model"] == "demo-llama")  # noqa: E731
-                        & f["benchmark"].isin(["MMLU", "CMMLU", "AGIEval"])][SCORE_COLUMNS]
+                        & (f["harness"] == "lm-eval") & f["benchmark"].isin(["MMLU", "CMMLU", "AGIEval"])][SCORE_COLUMNS]
                       .sort_values(["benchmark", "subtask"]).reset_index(drop=True))
     pd.testing.assert_frame_equal(pick(after_kill), pick(reference))
 
@@ -121,7 +126,7 @@ def test_broken_lm_eval_output_is_a_clear_error(workflow, tmp_path, damage, mess
     damage(results, task)
     (bench_dir / "results.json").write_text(json.dumps(results))
     with pytest.raises(ValueError) as err:
-        lmeval.parse(bench_dir)
+        lmeval.parse(bench_dir, "acc")
     assert str(bench_dir / "results.json") in str(err.value) and task in str(err.value)
     assert message in str(err.value)
 

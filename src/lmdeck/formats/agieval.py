@@ -28,13 +28,33 @@ Subtask key: the task file stem (``gaokao-biology``), lm-eval's ``dataset_path``
 ``hails/agieval-<stem>``; a stem outside AGIEval's task lists is refused (the authors' code
 has no prompt for it). Metric ``acc``; lm-eval's ``agieval`` group averages with
 ``weight_by_size: true`` (micro). Item ids ``<file>:<line>``.
+
+OpenCompass ``agieval_gen`` (base and chat models; the alias imports ``agieval_gen_5c79b4``):
+one dataset per task, abbr ``agieval-<task>``, ``name`` = the task file stem (the subtask key;
+its 21 tasks are AGIEval's). Its AGIEvalDataset_v2 (``setting_name='zero-shot'``) reads
+``<path>/<task>.jsonl`` with the authors' keys -- their own layout, a plain data swap: lmdeck
+writes each record back as a JSON line ``{passage, question, options, label, answer}`` in the
+authors' order (``other``, which no loader reads, is not carried; a one-letter label list is
+written as the letter, which the loader reads the same). The loader builds ``question`` =
+passage + question, ``options`` = the options joined by newlines, the reference = the label
+letters joined (``"AB"``) or, for cloze tasks, the ``answer``. The prompt is OpenCompass's own
+(not AGIEval's ``convert_zero_shot``): a one-line task introduction, ``{question}\n{options}\n``
+and ``The answer is `` / ``答案是： ``; 0 shots; generation up to 1024 tokens. Evaluators, the
+config's own: single-answer tasks AccEvaluator on ``first_option_postprocess`` (options
+``ABCDE``), the multi-answer tasks (gaokao-physics, jec-qa-kd, jec-qa-ca) AccEvaluator on
+``first_capital_postprocess_multi`` (the exact letter set), both ``accuracy``; the cloze tasks
+(math, gaokao-mathcloze) AGIEvalEvaluator (``parse_math_answer`` + ``is_equiv``), which reports
+``score`` -- same 0-100 scale, another key. OpenCompass's summary group ``agieval`` is the plain
+mean of the task scores (macro).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Sequence
 
-from lmdeck.formats.base import ITEM_ID, Format, LmEvalTask, Record
+from lmdeck.formats.base import ITEM_ID, Format, LmEvalTask, OpenCompassDataset, Record
 from lmdeck.formats.files import (DataError, check_letter, find_dir, get_field, no_files, read_jsonl, rel,
                                   require_folder, subject_key, unique_by)
 
@@ -151,6 +171,36 @@ def _hails_task(cfg: dict) -> str | None:
     return path[len(HF_PREFIX):] if path.startswith(HF_PREFIX) else None
 
 
+def authors_row(rec: Record) -> dict:
+    """One record as a line of the authors' ``data/v1/<task>.jsonl`` (the keys AGIEval's loaders
+    read: ``passage, question, options, label, answer``; ``label`` a letter or a list of letters)."""
+    fields = rec.fields
+    label = fields.get("label")
+    if label is not None and len(label) == 1:
+        label = label[0]
+    return {"passage": fields["passage"], "question": fields["question"], "options": fields.get("options"),
+            "label": label, "answer": fields.get("answer")}
+
+
+def agieval_layout(records: Sequence[Record], folder: Path) -> None:
+    """What OpenCompass's AGIEvalDataset_v2 reads: ``<folder>/<task>.jsonl``, one record per line
+    in the authors' order."""
+    by_task: dict[str, list[str]] = {}
+    for rec in records:
+        by_task.setdefault(rec.subtask, []).append(json.dumps(authors_row(rec), ensure_ascii=False) + "\n")
+    folder.mkdir(parents=True, exist_ok=True)
+    for task, lines in by_task.items():
+        (folder / f"{task}.jsonl").write_text("".join(lines), encoding="utf-8")
+
+
+def _oc_task(dataset: dict) -> str | None:
+    return dataset.get("name") if str(dataset.get("abbr", "")).startswith("agieval-") else None
+
+
+def _default(harness: str, shots: int, kind: str) -> str:
+    return "agieval" if harness == "lm-eval" else "agieval_gen"
+
+
 FORMAT = Format(
     name="agieval",
     label="AGIEval",
@@ -163,5 +213,14 @@ FORMAT = Format(
                               to_row=lm_eval_row, metric="acc", shots=(0,), aggregation="micro",
                               note="converted prompt: query/choices/gold built by AGIEval's convert_zero_shot"),
     },
-    opencompass={},
+    opencompass={
+        "agieval_gen": OpenCompassDataset(
+            variant="agieval_gen", module="opencompass.configs.datasets.agieval.agieval_gen",
+            variable="agieval_datasets", subtask_of=_oc_task, layout=agieval_layout, shots=(0,), metric="accuracy",
+            aggregation="macro",
+            note="the authors' <task>.jsonl lines written back (passage, question, options, label, answer; "
+                 "`other` dropped); OpenCompass's own prompt, not AGIEval's; the cloze tasks' AGIEvalEvaluator "
+                 "reports `score`, the others `accuracy`"),
+    },
+    default_variant=_default,
 )

@@ -23,13 +23,28 @@ the authors' files (BIG-Bench-Hard @ 9ee07bd; checked for boolean_expressions,
 causal_judgement, date_understanding) agree exactly with lm-eval's copies, so there the
 native prompt is the authors' CoT prompt; lmdeck's demo folder ships exemplars of its own,
 which the native task does not see (it still prompts with the authors' exemplars).
+
+* OpenCompass ``bbh_gen`` (base and chat models; the alias imports ``bbh_gen_ee62e9``): one
+  dataset per task, abbr ``bbh-<task>``, ``name`` = the task file stem (the subtask key). Its
+  BBHDataset reads ``<path>/<task>.json`` = ``{"examples": [{input, target}]}`` -- the authors'
+  layout; lmdeck writes the examples back in order (the ``canary`` string is not carried). The
+  prompt is OpenCompass's own: ``Follow the given examples and answer the question.\n{hint}\n\n
+  Q: {input}\nA: Let's think step by step.`` where ``hint`` is its copy of the CoT prompt,
+  ``configs/datasets/bbh/lib_prompt/<task>.txt`` (3 exemplars, fixed: 3 shots; its retriever is
+  a ZeroRetriever) -- never the folder's ``cot-prompts`` (for the authors' files checked above,
+  OpenCompass's copy is the text after their ``-----`` line, verbatim). The 17 multiple-choice
+  tasks score with BBHEvaluator_mcq (``bbh_mcq_postprocess`` on prediction and target), the 10
+  free-form ones with BBHEvaluator; both report ``score`` (0-100). OpenCompass's summary group
+  ``bbh`` is the plain mean of the task scores (macro).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Sequence
 
-from lmdeck.formats.base import ITEM_ID, Format, LmEvalTask, Record
+from lmdeck.formats.base import ITEM_ID, Format, LmEvalTask, OpenCompassDataset, Record
 from lmdeck.formats.files import (DataError, find_dir, get_field, no_files, read_json, rel, require_folder,
                                   subject_key, unique_by)
 
@@ -154,7 +169,25 @@ def _task_of(prefix: str):
     return subtask_of
 
 
+def bbh_layout(records: Sequence[Record], folder: Path) -> None:
+    """What OpenCompass's BBHDataset reads: ``<folder>/<task>.json`` = ``{"examples": [{input,
+    target}, ...]}``, the authors' examples in their order."""
+    by_task: dict[str, list[dict]] = {}
+    for rec in records:
+        by_task.setdefault(rec.subtask, []).append({"input": rec.fields["input"], "target": rec.fields["target"]})
+    folder.mkdir(parents=True, exist_ok=True)
+    for task, examples in by_task.items():
+        (folder / f"{task}.json").write_text(json.dumps({"examples": examples}, ensure_ascii=False, indent=4),
+                                             encoding="utf-8")
+
+
+def _oc_task(dataset: dict) -> str | None:
+    return dataset.get("name") if str(dataset.get("abbr", "")).startswith("bbh-") else None
+
+
 def _default(harness: str, shots: int, kind: str) -> str:
+    if harness == "opencompass":
+        return "bbh_gen"
     return "bbh_cot_zeroshot" if shots == 0 else "bbh_cot_fewshot"
 
 
@@ -175,6 +208,13 @@ FORMAT = Format(
             splits={"test": "test"}, to_row=lm_eval_row, metric="exact_match,flexible-extract", shots=(0,),
             aggregation="micro"),
     },
-    opencompass={},
+    opencompass={
+        "bbh_gen": OpenCompassDataset(
+            variant="bbh_gen", module="opencompass.configs.datasets.bbh.bbh_gen", variable="bbh_datasets",
+            subtask_of=_oc_task, layout=bbh_layout, shots=(3,), metric="score", aggregation="macro",
+            note="the authors' <task>.json examples written back as they are (canary dropped); prompt: "
+                 "OpenCompass's own 3-shot CoT hint, configs/datasets/bbh/lib_prompt/<task>.txt, not the "
+                 "folder's cot-prompts"),
+    },
     default_variant=_default,
 )

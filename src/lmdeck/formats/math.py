@@ -26,13 +26,26 @@ answer that lm-eval's ``process_docs`` can extract (it fails on the whole task o
 
 Both groups average with ``weight_by_size: true`` (micro). The train split, when shipped, is
 written as the tasks' ``train`` split; neither task draws exemplars from it.
+
+* OpenCompass ``math_gen`` (base and chat models; the alias imports ``math_gen_a58d9d``): ONE
+  dataset, abbr ``math`` -- OpenCompass does not split MATH by type. Its MATHDataset reads one
+  JSON object ``<path>/math.json`` = ``{id: {problem, level, type, solution}}`` (it keeps
+  ``problem`` and, as the reference, ``extract_boxed_answer(solution)``; its test and train
+  splits are both that file). lmdeck converts: the evaluated records, in the authors' order,
+  become that object keyed by item id, the authors' fields whole; the train split is not
+  written (the config never reads exemplars from data). Prompt: the 4 exemplars fixed in its
+  template as HUMAN/BOT turns (``Problem:\n{problem}\nSolution:``; ZeroRetriever): 4 shots;
+  MATHVerifyEvaluator (math-verify), ``accuracy``. Subtask key: ``math`` for every item (the one
+  dataset), not the type: its per-item rows carry ``math``, and its score is the pooled accuracy.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Sequence
 
-from lmdeck.formats.base import ITEM_ID, Format, LmEvalTask, Record
+from lmdeck.formats.base import ITEM_ID, Format, LmEvalTask, OpenCompassDataset, Record
 from lmdeck.formats.files import (DataError, find_file, get_field, glob_files, no_files, read_json, read_jsonl,
                                   rel, require_folder, subject_key, unique_by)
 
@@ -55,36 +68,16 @@ HF_DATASET = "EleutherAI/hendrycks_math"
 # The final answer, as lm-eval's process_docs extracts it (hendrycks_math/minerva_math utils)
 # ---------------------------------------------------------------------------
 
-def last_boxed_only_string(string: str) -> str | None:
-    idx = string.rfind("\\boxed")
-    if "\\boxed " in string:
-        return "\\boxed " + string.split("\\boxed ")[-1].split("$")[0]
-    if idx < 0:
-        idx = string.rfind("\\fbox")
-        if idx < 0:
-            return None
-    depth = 0
-    for i in range(idx, len(string)):
-        if string[i] == "{":
-            depth += 1
-        elif string[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return string[idx:i + 1]
-    return None
-
-
 def boxed_answer(solution: str) -> str | None:
-    """The content of the solution's last ``\\boxed{...}`` / ``\\boxed x``; None where lm-eval's
-    ``remove_boxed`` would fail (no box, unbalanced braces, a final ``\\fbox``)."""
-    s = last_boxed_only_string(solution)
-    if s is None:
+    """The final answer as lm-eval's own ``process_docs`` extracts it (its ``remove_boxed`` of its
+    ``last_boxed_only_string``); None where that code would fail (no box, unbalanced braces, a
+    final ``\\fbox``), so such a file is refused here instead of crashing the task."""
+    from lm_eval.tasks.hendrycks_math.utils import last_boxed_only_string, remove_boxed
+
+    try:
+        return remove_boxed(last_boxed_only_string(solution))
+    except (AssertionError, TypeError, IndexError):
         return None
-    if "\\boxed " in s:
-        return s[len("\\boxed "):] if s.startswith("\\boxed ") else None
-    if s.startswith("\\boxed{") and s.endswith("}"):
-        return s[len("\\boxed{"):-1]
-    return None
 
 
 # ---------------------------------------------------------------------------
@@ -182,7 +175,26 @@ def _per_type(cfg: dict) -> str | None:
     return name if cfg.get("dataset_path") == HF_DATASET and name in TYPES.values() else None
 
 
+OC_SUBTASK = "math"  # OpenCompass's one MATH dataset (abbr ``math``): every item's subtask there
+OC_FILE = "math.json"  # MATHDataset's default file_name
+
+
+def opencompass_layout(records: Sequence[Record], folder: Path) -> None:
+    """What OpenCompass's MATHDataset reads: ``<folder>/math.json`` = ``{item id: {problem, level,
+    type, solution}}``, the evaluated records in the authors' order (their fields whole)."""
+    data = {r.item_id: {k: r.fields[k] for k in ("problem", "level", "type", "solution")}
+            for r in records if r.split == FORMAT.eval_split}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / OC_FILE).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _oc_math(dataset: dict) -> str | None:
+    return OC_SUBTASK if dataset.get("abbr") == "math" else None
+
+
 def _default(harness: str, shots: int, kind: str) -> str:
+    if harness == "opencompass":
+        return "math_gen"
     return "hendrycks_math" if shots == 0 else "minerva_math"
 
 
@@ -204,6 +216,12 @@ FORMAT = Format(
             splits={"test": "test", "train": "train"}, to_row=lm_eval_row, metric="exact_match",
             shots=(0,), aggregation="micro"),
     },
-    opencompass={},
+    opencompass={
+        "math_gen": OpenCompassDataset(
+            variant="math_gen", module="opencompass.configs.datasets.math.math_gen", variable="math_datasets",
+            subtask_of=_oc_math, layout=opencompass_layout, shots=(4,), metric="accuracy", aggregation="micro",
+            note="the evaluated problems as one math.json {item id: {problem, level, type, solution}}; one "
+                 "dataset, subtask `math` (no per-type split); exemplars: the 4 fixed in its prompt template"),
+    },
     default_variant=_default,
 )
