@@ -73,9 +73,6 @@ def prepare(tmp: Path) -> tuple[list[dict], dict]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(raises=DataError, strict=True,
-                   reason="adapter: template exemplars count as 0 shots; MATH's types cannot go to its one "
-                          "dataset; agieval_gen's cloze datasets report `score` (see the format tests' xfails)")
 def test_generation_configs_run_and_parse_item_by_item(tmp_path, request):
     from lmdeck.scores import check_against_samples
 

@@ -299,8 +299,6 @@ def test_opencompass_index_on_real_files(tmp_path, folder):
     assert index["datasets"]["agieval-sat-math"]["evaluator"] == "AccEvaluator"
 
 
-@pytest.mark.xfail(raises=ValueError, strict=True,
-                   reason="adapter: one metric key per variant; agieval_gen's cloze datasets report `score`")
 def test_opencompass_cloze_results_are_read_under_their_own_key():
     from lmdeck.harness import opencompass as oc
 

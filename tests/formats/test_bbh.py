@@ -180,9 +180,6 @@ def test_native_fewer_shots_and_zeroshot_on_demo(tmp_path):
 # --------------------------------------------------------------------------
 
 OC = FORMAT.opencompass["bbh_gen"]
-needs_template_shots = pytest.mark.xfail(
-    raises=DataError, strict=True,
-    reason="adapter: a ZeroRetriever dataset counts as 0 shots (bbh_gen's 3 exemplars are in its prompt)")
 
 
 def lib_prompt(task: str) -> str:
@@ -271,7 +268,6 @@ def test_opencompass_index_on_real_files(tmp_path, folder):
     assert index["datasets"]["bbh-boolean_expressions"]["evaluator"] == "BBHEvaluator"
 
 
-@needs_template_shots
 def test_opencompass_index_reports_the_prompts_three_shots(tmp_path):
     from lmdeck.harness import opencompass as oc
 

@@ -128,10 +128,6 @@ def test_native_task_zero_shot_without_train(tmp_path):
 # --------------------------------------------------------------------------
 
 OC = FORMAT.opencompass["gsm8k_gen"]
-# The adapter's dataset_shots counts only a retriever's exemplars; gsm8k_gen's 4 sit in its template.
-needs_template_shots = pytest.mark.xfail(
-    raises=DataError, strict=True,
-    reason="adapter: a ZeroRetriever dataset counts as 0 shots (gsm8k_gen's 4 exemplars are in its template)")
 
 
 def test_opencompass_variant_is_the_gsm8k_gen_alias():
@@ -211,7 +207,6 @@ def test_opencompass_index_on_real_files(tmp_path, folder):
     assert (Path(index["path"]) / "test.jsonl").exists()
 
 
-@needs_template_shots
 def test_opencompass_index_reports_the_templates_four_shots(tmp_path):
     from lmdeck.harness import opencompass as oc
 

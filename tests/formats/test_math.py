@@ -181,10 +181,6 @@ def test_native_hendrycks_prompt_and_answers_offline(tmp_path):
 # --------------------------------------------------------------------------
 
 OC = FORMAT.opencompass["math_gen"]
-# The adapter maps each record subtask (the type) to its own dataset; math_gen has one for all.
-needs_one_dataset_for_all_types = pytest.mark.xfail(
-    raises=DataError, strict=True,
-    reason="adapter: records of several subtasks (types) cannot go to OpenCompass's one `math` dataset")
 
 
 def test_opencompass_variant_is_the_math_gen_alias():
@@ -257,7 +253,6 @@ def test_opencompass_layout_keeps_the_authors_order_across_types(tmp_path):
     assert list(written) == ["MATH/test/algebra/2.json", "MATH/test/algebra/10.json", "MATH/test/geometry/7.json"]
 
 
-@needs_one_dataset_for_all_types
 @pytest.mark.parametrize("folder", [SHARED, DEMO], ids=["shared", "demo"])
 def test_opencompass_index_on_real_files(tmp_path, folder):
     from lmdeck.harness import opencompass as oc

@@ -38,7 +38,7 @@ authors' order (``other``, which no loader reads, is not carried; a one-letter l
 written as the letter, which the loader reads the same). The loader builds ``question`` =
 passage + question, ``options`` = the options joined by newlines, the reference = the label
 letters joined (``"AB"``) or, for cloze tasks, the ``answer``. The prompt is OpenCompass's own
-(not AGIEval's ``convert_zero_shot``): a one-line task introduction, ``{question}\n{options}\n``
+(not AGIEval's ``convert_zero_shot``): a one-line task introduction, ``{question}\\n{options}\\n``
 and ``The answer is `` / ``答案是： ``; 0 shots; generation up to 1024 tokens. Evaluators, the
 config's own: single-answer tasks AccEvaluator on ``first_option_postprocess`` (options
 ``ABCDE``), the multi-answer tasks (gaokao-physics, jec-qa-kd, jec-qa-ca) AccEvaluator on

@@ -78,12 +78,17 @@ class OpenCompassDataset:
     variable: str
     subtask_of: Callable[[dict], str | None]
     layout: Callable[[Sequence[Record], Path], None]
+    # The counts the config runs. A FixKRetriever's are its fixed rows; under a ZeroRetriever the
+    # exemplars (if any) are fixed in the prompt template, and this one value states how many.
     shots: tuple[int, ...]
     metric: str = "accuracy"
     aggregation: str = "macro"  # OpenCompass's summary groups: plain mean of subsets
     kinds: tuple[str, ...] = ("base", "chat")
     path_key: str = "path"
     note: str = ""
+    # The subtask a record is evaluated under here, when the config's datasets group the items
+    # otherwise than the records' own subtasks (MATH: one dataset for all seven types); None: its own.
+    subtask_key: Callable[[Record], str] | None = None
 
 
 @dataclass

@@ -28,8 +28,8 @@ which the native task does not see (it still prompts with the authors' exemplars
   dataset per task, abbr ``bbh-<task>``, ``name`` = the task file stem (the subtask key). Its
   BBHDataset reads ``<path>/<task>.json`` = ``{"examples": [{input, target}]}`` -- the authors'
   layout; lmdeck writes the examples back in order (the ``canary`` string is not carried). The
-  prompt is OpenCompass's own: ``Follow the given examples and answer the question.\n{hint}\n\n
-  Q: {input}\nA: Let's think step by step.`` where ``hint`` is its copy of the CoT prompt,
+  prompt is OpenCompass's own: ``Follow the given examples and answer the question.\\n{hint}\\n\\n
+  Q: {input}\\nA: Let's think step by step.`` where ``hint`` is its copy of the CoT prompt,
   ``configs/datasets/bbh/lib_prompt/<task>.txt`` (3 exemplars, fixed: 3 shots; its retriever is
   a ZeroRetriever) -- never the folder's ``cot-prompts`` (for the authors' files checked above,
   OpenCompass's copy is the text after their ``-----`` line, verbatim). The 17 multiple-choice

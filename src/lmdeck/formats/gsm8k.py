@@ -16,8 +16,8 @@
   (``{"question", "answer"}``, ``json.dumps`` defaults; the authors' files come back byte for
   byte), and an empty ``train.jsonl`` when the folder ships none (the loader opens both; the
   config never reads train). 4 shots: the 4 chain-of-thought exemplars are fixed in its prompt
-  template as HUMAN/BOT turns (its retriever is a ZeroRetriever), ``Question: {question}\nLet's
-  think step by step\nAnswer:``; generation up to 512 tokens; ``gsm8k_postprocess`` (last number
+  template as HUMAN/BOT turns (its retriever is a ZeroRetriever), ``Question: {question}\\nLet's
+  think step by step\\nAnswer:``; generation up to 512 tokens; ``gsm8k_postprocess`` (last number
   before any ``Question:``) vs ``gsm8k_dataset_postprocess`` (after ``#### ``, commas removed),
   Gsm8kEvaluator's ``accuracy``.
 

@@ -34,7 +34,7 @@ written as the tasks' ``train`` split; neither task draws exemplars from it.
   splits are both that file). lmdeck converts: the evaluated records, in the authors' order,
   become that object keyed by item id, the authors' fields whole; the train split is not
   written (the config never reads exemplars from data). Prompt: the 4 exemplars fixed in its
-  template as HUMAN/BOT turns (``Problem:\n{problem}\nSolution:``; ZeroRetriever): 4 shots;
+  template as HUMAN/BOT turns, then ``Problem:\\n{problem}\\nSolution:\\n`` (ZeroRetriever): 4 shots;
   MATHVerifyEvaluator (math-verify), ``accuracy``. Subtask key: ``math`` for every item (the one
   dataset), not the type: its per-item rows carry ``math``, and its score is the pooled accuracy.
 """
@@ -219,7 +219,8 @@ FORMAT = Format(
     opencompass={
         "math_gen": OpenCompassDataset(
             variant="math_gen", module="opencompass.configs.datasets.math.math_gen", variable="math_datasets",
-            subtask_of=_oc_math, layout=opencompass_layout, shots=(4,), metric="accuracy", aggregation="micro",
+            subtask_of=_oc_math, subtask_key=lambda rec: OC_SUBTASK, layout=opencompass_layout, shots=(4,),
+            metric="accuracy", aggregation="micro",
             note="the evaluated problems as one math.json {item id: {problem, level, type, solution}}; one "
                  "dataset, subtask `math` (no per-type split); exemplars: the 4 fixed in its prompt template"),
     },

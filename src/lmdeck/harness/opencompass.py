@@ -34,6 +34,7 @@ default 256) applies only to datasets whose inferencer sets none.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import importlib
 import json
@@ -68,12 +69,14 @@ def native_datasets(variant: OpenCompassDataset) -> list[dict]:
     return list(getattr(importlib.import_module(variant.module), variant.variable))
 
 
-def dataset_shots(dataset: dict) -> int | None:
-    """In-context examples the dataset's retriever puts in each prompt."""
+def dataset_shots(dataset: dict, variant: OpenCompassDataset | None = None) -> int | None:
+    """In-context examples in each prompt: a FixKRetriever's fixed rows; a ZeroRetriever adds
+    none, so the exemplars are those fixed in the config's prompt template, as many as the
+    descriptor's one ``shots`` value states (format tests check it against the template)."""
     retriever = dataset.get("infer_cfg", {}).get("retriever", {})
     name = _type_name(retriever.get("type"))
     if name == "ZeroRetriever":
-        return 0
+        return variant.shots[0] if variant is not None and len(variant.shots) == 1 else 0
     if name == "FixKRetriever":
         return len(retriever.get("fix_id_list", []))
     return None
@@ -91,6 +94,8 @@ def write_native(fmt: Format, variant: OpenCompassDataset, records: Sequence[Rec
     index {module, variable, variant, path, metric, shots, datasets: {abbr: {subtask, name, items,
     shots, evaluator}}} (``items``: the evaluated split's item ids in the loader's order)."""
     out_dir = Path(out_dir)
+    if records is not None and variant.subtask_key is not None:
+        records = [dataclasses.replace(r, subtask=variant.subtask_key(r)) for r in records]
     by_subtask: dict[str, list[dict]] = {}
     for dataset in native_datasets(variant):
         subtask = variant.subtask_of(dataset)
@@ -101,7 +106,7 @@ def write_native(fmt: Format, variant: OpenCompassDataset, records: Sequence[Rec
     if records is None:  # `data: builtin`: the config's datasets on their own data
         for subtask, datasets in sorted(by_subtask.items()):
             for d in datasets:
-                index["datasets"][d["abbr"]] = _entry(d, subtask, None)
+                index["datasets"][d["abbr"]] = _entry(d, subtask, None, variant)
         return index
     subtasks = sorted({r.subtask for r in records})
     for subtask in subtasks:
@@ -125,18 +130,18 @@ def write_native(fmt: Format, variant: OpenCompassDataset, records: Sequence[Rec
             raise DataError(f"{fmt.label}: subtask {subtask!r} has no {fmt.eval_split!r} items to evaluate")
         for d in by_subtask[subtask]:
             _check_exemplars(fmt, variant, d, subtask, mine)
-            n_shots = dataset_shots(d)
+            n_shots = dataset_shots(d, variant)
             if shots is not None and n_shots is not None and n_shots != shots:
                 raise DataError(f"{fmt.label}: {shots} shots asked for, but OpenCompass's {variant.variant} "
                                 f"dataset {d['abbr']!r} runs {n_shots}")
-            index["datasets"][d["abbr"]] = _entry(d, subtask, evaluated)
+            index["datasets"][d["abbr"]] = _entry(d, subtask, evaluated, variant)
     return index
 
 
-def _entry(dataset: dict, subtask: str, items: list[str] | None) -> dict:
+def _entry(dataset: dict, subtask: str, items: list[str] | None, variant: OpenCompassDataset) -> dict:
     evaluator = dataset.get("eval_cfg", {}).get("evaluator", {}).get("type")
-    return {"subtask": subtask, "name": dataset.get("name"), "items": items, "shots": dataset_shots(dataset),
-            "evaluator": _type_name(evaluator)}
+    return {"subtask": subtask, "name": dataset.get("name"), "items": items,
+            "shots": dataset_shots(dataset, variant), "evaluator": _type_name(evaluator)}
 
 
 def _check_exemplars(fmt: Format, variant: OpenCompassDataset, dataset: dict, subtask: str,
@@ -452,8 +457,15 @@ def _jsonable(value):
 # Reading the harness's own output back
 # --------------------------------------------------------------------------
 
+# OpenCompass evaluators' 0-100 per-dataset keys: AccEvaluator, Gsm8kEvaluator, MATHVerifyEvaluator
+# report `accuracy`; BBHEvaluator(_mcq), AGIEvalEvaluator, GaokaoBenchEvaluator `score`. One config
+# may mix them (agieval_gen: its cloze datasets `score`, the others `accuracy`).
+HEADLINE_KEYS = ("accuracy", "score")
+
+
 def _metric_key(result: dict, metric: str | None, where) -> str:
-    for key in (metric, "accuracy" if metric in (None, "acc") else None):
+    keys = (metric, *HEADLINE_KEYS) if metric in (None, "acc", *HEADLINE_KEYS) else (metric,)
+    for key in keys:
         if key and key in result:
             return key
     raise ValueError(f"{where}: no metric {metric!r} (has {sorted(k for k in result if k != 'details')})")
