@@ -345,7 +345,7 @@ def synthetic_scores(n_models: int = 100, n_benchmarks: int = 40, n_subtasks: in
 def render_worker(workdir: Path) -> None:
     """Child process of case 6: what the `tables`, `deck_data` and `deck` rules do, timed per phase."""
     t0 = time.perf_counter()
-    from lmdeck import deck, deck_data, fileio, scores, tables
+    from lmdeck import deck, deck_data, scores, tables
 
     phases = {"import": time.perf_counter() - t0}
     spec = json.loads((workdir / "spec.json").read_text())

@@ -1,14 +1,11 @@
 """The OpenCompass adapter runs OpenCompass's own dataset configs with only the data source
 swapped: the generated config is the native dataset dicts with `path` (and a benchmark prefix on
-`abbr`) replaced, one OpenCompass run per job serves every benchmark, per-item scores are
-OpenCompass's own, and `opencompass` run on the generated config by hand predicts the same."""
+`abbr`) replaced, one OpenCompass run per job serves every benchmark, and per-item scores are
+OpenCompass's own (tests/parity runs `opencompass` on a job's config by hand and compares)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -198,31 +195,3 @@ def test_gaokao_points_are_the_evaluators(job):
     for name in ("C-Eval", "MMLU"):  # accuracy datasets: OpenCompass's own details
         for path in (job["manifest"].parent / name / "item_eval").glob("*.json"):
             assert json.loads(path.read_text(encoding="utf-8"))["source"] == "details"
-
-
-@pytest.mark.slow
-def test_the_generated_config_is_a_plain_opencompass_config(job, tmp_path):
-    """`python -m opencompass.cli.main <config>` predicts what the adapter collected."""
-    job_dir = job["manifest"].parent
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    work = tmp_path / "work"  # OpenCompass also leaves tmp/, icl_inference_output/ in its cwd
-    proc = subprocess.run([sys.executable, "-m", "opencompass.cli.main", str(job_dir / "opencompass_config.py"),
-                           "--debug", "-w", str(work)], capture_output=True, text=True, env=env, cwd=tmp_path,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    (run,) = [p for p in work.iterdir() if p.is_dir()]
-    compared = 0
-    for bench in job["benches"]:
-        for mine in sorted((job_dir / bench["name"] / "predictions").glob("*.json")):
-            theirs = json.loads((run / "predictions" / MODEL / mine.name).read_text(encoding="utf-8"))
-            ours = json.loads(mine.read_text(encoding="utf-8"))
-            assert sorted(ours) == sorted(theirs)
-            for key in ours:
-                for field in ("origin_prompt", "prediction", "gold"):
-                    assert ours[key].get(field) == theirs[key].get(field), (mine.name, key, field)
-                compared += 1
-            result_ours = json.loads((job_dir / bench["name"] / "results" / mine.name).read_text(encoding="utf-8"))
-            result_theirs = json.loads((run / "results" / MODEL / mine.name).read_text(encoding="utf-8"))
-            numeric = {k: v for k, v in result_theirs.items() if isinstance(v, (int, float))}
-            assert numeric and all(result_ours[k] == v for k, v in numeric.items())
-    assert compared == sum(len(oc.parse_samples(job_dir / b["name"])) for b in job["benches"])

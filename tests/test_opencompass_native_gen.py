@@ -15,7 +15,6 @@ import pytest
 from lmdeck import fileio
 from lmdeck.formats import agieval, bbh, gsm8k
 from lmdeck.formats import math as math_format
-from lmdeck.formats.files import DataError
 from lmdeck.harness import opencompass as oc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,3 +120,11 @@ def test_generation_configs_run_and_parse_item_by_item(tmp_path, request):
                                                                     "date_understanding": "score"}
     assert {r["subtask"]: r["metric"] for r in by_bench["AGIEval"]} == {
         "gaokao-biology": "accuracy", "gaokao-mathcloze": "score", "sat-math": "accuracy"}
+
+    # OpenCompass's own command line on the same config gives the same items and numbers.
+    from parity.opencompass_cli import compare_benchmark, run_cli
+
+    (tmp_path / "cli").mkdir()
+    cli = run_cli(manifest_path.parent / "opencompass_config.py", tmp_path / "cli")
+    assert sum(compare_benchmark(Path(e["dir"]), cli, MODEL) for e in manifest["benchmarks"]) == sum(
+        len(v) for v in kept.values())

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from parity.opencompass_cli import compare_benchmark, run_cli
 
 pytestmark = pytest.mark.slow
 MODEL = "demo-llama"
@@ -60,33 +59,9 @@ def test_datasets_are_the_native_configs_with_only_the_path_swapped(workflow):
 @pytest.fixture(scope="module")
 def cli_run(workflow, tmp_path_factory):
     """`opencompass <the job's config>` as a user would run it, in its own work dir."""
-    cwd = tmp_path_factory.mktemp("opencompass_cli")
-    work = cwd / "outputs"  # OpenCompass also leaves tmp/ and icl_inference_output/ in its cwd
-    config = job_dir(workflow) / "opencompass_config.py"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "opencompass.cli.main", str(config), "--debug", "-w", str(work)],
-                          capture_output=True, text=True, env=env, cwd=cwd, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    (run,) = [p for p in work.iterdir() if p.is_dir()]
-    return run
+    return run_cli(job_dir(workflow) / "opencompass_config.py", tmp_path_factory.mktemp("opencompass_cli"))
 
 
 def test_predictions_and_scores_equal_the_cli(workflow, cli_run):
-    compared = 0
-    for entry in entries(workflow):
-        bench_dir = workflow["dir"] / entry["dir"]
-        for mine in sorted((bench_dir / "predictions").glob("*.json")):
-            theirs = json.loads((cli_run / "predictions" / MODEL / mine.name).read_text(encoding="utf-8"))
-            ours = json.loads(mine.read_text(encoding="utf-8"))
-            assert sorted(ours) == sorted(theirs), mine.name
-            for key in ours:
-                a, b = ours[key], theirs[key]
-                assert a.get("origin_prompt") == b.get("origin_prompt"), (mine.name, key)
-                assert a.get("prediction") == b.get("prediction"), (mine.name, key)
-                assert a.get("gold") == b.get("gold"), (mine.name, key)
-                compared += 1
-            result_ours = json.loads((bench_dir / "results" / mine.name).read_text(encoding="utf-8"))
-            result_theirs = json.loads((cli_run / "results" / MODEL / mine.name).read_text(encoding="utf-8"))
-            numeric = {k: v for k, v in result_theirs.items() if isinstance(v, (int, float))}
-            assert numeric and all(result_ours[k] == v for k, v in numeric.items()), mine.name
+    compared = sum(compare_benchmark(workflow["dir"] / entry["dir"], cli_run, MODEL) for entry in entries(workflow))
     assert compared > 0

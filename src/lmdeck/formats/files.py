@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 

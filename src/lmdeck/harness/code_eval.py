@@ -33,7 +33,7 @@ from pathlib import Path
 from lmdeck.sandbox import run_python
 
 __all__ = [
-    "CodeEval",
+    "CodeEval",  # noqa: F822  (created lazily, PEP 562)
     "DEFAULT_TIMEOUT_S",
     "TIMEOUT_ENV",
     "code_timeout_s",
