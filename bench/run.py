@@ -264,6 +264,8 @@ def naive_inputs(source: Path, config: dict, out: Path) -> dict:
     for model in models:
         for harness in ("opencompass", "lm-eval"):
             spec = lmconfig.job_spec(config, model, harness)
+            if (source / spec["model"]["path"]).is_dir():  # a built demo model: its folder in that run
+                spec["model"] = {**spec["model"], "path": str(source / spec["model"]["path"])}
             for bench in spec["benchmarks"]:
                 bench = {**bench, "data": str(source / bench["data"])}
                 folder = out / "configs" / model
@@ -454,7 +456,7 @@ def case_cold_vs_naive(tmp: Path, results: dict, budget: Budget, reserve) -> dic
     # Prepared inputs, once: the demo models and every benchmark's prepared items.
     prep_dir = tmp / "prep"
     prep_targets = [f"results/models/{m['name']}" for m in base["models"]] + \
-                   [f"results/data/{b['name']}/items.jsonl" for b in base["benchmarks"]]
+                   [f"results/data/{b['name']}/data.json" for b in base["benchmarks"]]
     prep = snakemake(prep_dir, base, *prep_targets, log_name="prep")
     print(f"  prepared inputs (build_model + prepare_data): {prep['wall']:.1f} s", flush=True)
 
