@@ -4,9 +4,9 @@ import pytest
 from lm_eval.api.instance import Instance
 from lm_eval.models.huggingface import HFLM
 
+import native_tasks
 from conftest import ROOT
 from lmdeck import formats
-from lmdeck.harness import lmeval
 from lmdeck.harness.fast_hf import BatchTokenizingHFLM, split_pair
 
 DEMO = ROOT / "data" / "demo"
@@ -14,12 +14,8 @@ DEMO = ROOT / "data" / "demo"
 
 def native_pairs(fmt_name: str, shots: int, out) -> list[tuple[str, str]]:
     """(context, continuation) of every request lm-eval's own task builds from the demo files."""
-    from lm_eval.tasks import TaskManager
-
     fmt = formats.get(fmt_name)
-    variant = fmt.variant("lm-eval", None, shots)
-    index = lmeval.write_native(fmt, variant, fmt.read(DEMO / fmt_name), out, shots=shots)
-    tasks = TaskManager(include_path=str(out), include_defaults=False).load(sorted(index))["tasks"]
+    _, tasks = native_tasks.build(fmt, fmt.variant("lm-eval", None, shots), fmt.read(DEMO / fmt_name), out, shots)
     pairs = []
     for task in tasks.values():
         task.set_config(key="num_fewshot", value=shots)

@@ -9,11 +9,13 @@ import json
 from pathlib import Path
 
 import pytest
+
+import native_tasks
 import yaml
 
 from lmdeck.formats import DataError, allowed_shots
 from lmdeck.formats.agieval import FORMAT, TASKS, convert_zero_shot, lm_eval_row
-from lmdeck.harness.lmeval import builtin_tasks, tasks_root, write_native
+from lmdeck.harness.lmeval import builtin_tasks, tasks_root
 
 ROOT = Path(__file__).parents[2]
 SHARED = ROOT / ".." / "shared" / "benchdata" / "agieval"
@@ -33,12 +35,7 @@ MATHCLOZE_1 = ("问题：已知 $a \\in \\mathrm{R}$, 函数 $f(x)=\\left\\{\\be
 
 
 def native(records, out: Path):
-    """lm-eval's own task objects, built from the converted files only (offline)."""
-    from lm_eval.tasks import TaskManager
-
-    index = write_native(FORMAT, VARIANT, records, out, shots=0)
-    manager = TaskManager(include_path=str(out), include_defaults=False)
-    return index, manager.load(sorted(index))["tasks"]
+    return native_tasks.build(FORMAT, VARIANT, records, out, 0)
 
 
 def first_instances(task):

@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+
+import native_tasks
 import yaml
 
 from lmdeck.formats import DataError, allowed_shots, check_shots
 from lmdeck.formats.bbh import FORMAT, cot_prompt_differences, parse_cot_prompt
-from lmdeck.harness.lmeval import builtin_tasks, tasks_root, write_native
+from lmdeck.harness.lmeval import builtin_tasks, tasks_root
 
 ROOT = Path(__file__).parents[2]
 SHARED = ROOT / ".." / "shared" / "benchdata" / "bbh"
@@ -20,17 +22,7 @@ needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared benchdata 
 
 
 def native(variant, records, out: Path, shots: int):
-    """lm-eval's own task objects, built from the converted files only (offline)."""
-    from lm_eval.tasks import TaskManager
-
-    index = write_native(FORMAT, variant, records, out, shots=shots)
-    manager = TaskManager(include_path=str(out), include_defaults=False)
-    return index, manager.load(sorted(index))["tasks"]
-
-
-def first_prompt(task) -> str:
-    task.build_all_requests(limit=1, rank=0, world_size=1)
-    return task.instances[0].args[0]
+    return native_tasks.build(FORMAT, variant, records, out, shots)
 
 
 def task_file(folder: Path, name: str, examples) -> Path:
@@ -153,7 +145,7 @@ def test_native_cot_fewshot_prompt_offline(tmp_path):
         expected = cfg["description"] + "".join(
             f"Q: {s['input']}\nA: Let's think step by step.\n{s['target']}\n\n" for s in samples)
         expected += f"Q: {doc['input']}\nA: Let's think step by step.\n"
-        assert first_prompt(tasks[task_name]) == expected
+        assert native_tasks.first_prompt(tasks[task_name]) == expected
         # ... which is the authors' own CoT prompt file, below its header, then the question.
         text = (SHARED / "cot-prompts" / f"{subtask}.txt").read_text(encoding="utf-8")
         authors = text.split("\n-----\n")[-1].strip()
@@ -166,11 +158,11 @@ def test_native_fewer_shots_and_zeroshot_on_demo(tmp_path):
     _, tasks = native(FEWSHOT, records, tmp_path / "one", shots=1)
     cfg = builtin_tasks(FEWSHOT)["boolean_expressions"][2]
     first = cfg["fewshot_config"]["samples"][0]
-    assert first_prompt(tasks["bbh_cot_fewshot_boolean_expressions"]) == (
+    assert native_tasks.first_prompt(tasks["bbh_cot_fewshot_boolean_expressions"]) == (
         f"{cfg['description']}Q: {first['input']}\nA: Let's think step by step.\n{first['target']}\n\n"
         f"Q: {doc['input']}\nA: Let's think step by step.\n")
     _, tasks = native(ZEROSHOT, records, tmp_path / "zero", shots=0)
-    assert first_prompt(tasks["bbh_cot_zeroshot_boolean_expressions"]) == (
+    assert native_tasks.first_prompt(tasks["bbh_cot_zeroshot_boolean_expressions"]) == (
         "Evaluate the result of a random Boolean expression.\n\n"
         f"Q: {doc['input']}\nA: Let's think step by step.")
 

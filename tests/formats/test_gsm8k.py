@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+import native_tasks
+
 from lmdeck.formats import DataError, allowed_shots
 from lmdeck.formats.gsm8k import FORMAT
-from lmdeck.harness.lmeval import builtin_tasks, write_native
+from lmdeck.harness.lmeval import builtin_tasks
 
 ROOT = Path(__file__).parents[2]
 SHARED = ROOT / ".." / "shared" / "benchdata" / "gsm8k"
@@ -19,17 +21,7 @@ VARIANT = FORMAT.lm_eval["gsm8k"]
 
 
 def native(records, out: Path, shots: int):
-    """lm-eval's own task objects, built from the converted files only (offline)."""
-    from lm_eval.tasks import TaskManager
-
-    index = write_native(FORMAT, VARIANT, records, out, shots=shots)
-    manager = TaskManager(include_path=str(out), include_defaults=False)
-    return index, manager.load(sorted(index))["tasks"]
-
-
-def first_prompt(task) -> str:
-    task.build_all_requests(limit=1, rank=0, world_size=1)
-    return task.instances[0].args[0]
+    return native_tasks.build(FORMAT, VARIANT, records, out, shots)
 
 
 def jsonl(path: Path, rows) -> Path:
@@ -104,7 +96,7 @@ def test_native_task_prompt_offline(tmp_path):
     assert index["gsm8k"]["items"] == [r.item_id for r in records if r.split == "test"]
     task = tasks["gsm8k"]
     task.set_fewshot_seed(1234)  # what simple_evaluate / the CLI set (--seed ...,1234)
-    prompt = first_prompt(task)
+    prompt = native_tasks.first_prompt(task)
     train = [r.fields for r in records if r.split == "train"]
     test = [r.fields for r in records if r.split == "test"]
     # gsm8k.yaml: "Question: {{question}}\nAnswer:", target " {{answer}}", exemplars drawn from
@@ -120,7 +112,7 @@ def test_native_task_zero_shot_without_train(tmp_path):
     jsonl(tmp_path / "src" / "data" / "test.jsonl", [GOOD, {**GOOD, "question": "And now?"}])
     records = FORMAT.read(tmp_path / "src")
     _, tasks = native(records, tmp_path / "out", shots=0)
-    assert first_prompt(tasks["gsm8k"]) == "Question: How many?\nAnswer:"
+    assert native_tasks.first_prompt(tasks["gsm8k"]) == "Question: How many?\nAnswer:"
 
 
 # --------------------------------------------------------------------------

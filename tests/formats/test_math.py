@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+
+import native_tasks
 import yaml
 
 from lmdeck.formats import DataError, check_shots
 from lmdeck.formats.math import FORMAT, TYPES, boxed_answer
-from lmdeck.harness.lmeval import builtin_tasks, tasks_root, write_native
+from lmdeck.harness.lmeval import builtin_tasks, tasks_root
 
 ROOT = Path(__file__).parents[2]
 SHARED = ROOT / ".." / "shared" / "benchdata" / "math"
@@ -20,17 +22,7 @@ needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared benchdata 
 
 
 def native(variant, records, out: Path, shots: int):
-    """lm-eval's own task objects, built from the converted files only (offline)."""
-    from lm_eval.tasks import TaskManager
-
-    index = write_native(FORMAT, variant, records, out, shots=shots)
-    manager = TaskManager(include_path=str(out), include_defaults=False)
-    return index, manager.load(sorted(index))["tasks"]
-
-
-def first_prompt(task) -> str:
-    task.build_all_requests(limit=1, rank=0, world_size=1)
-    return task.instances[0].args[0]
+    return native_tasks.build(FORMAT, variant, records, out, shots)
 
 
 def problem(type_="Algebra", **kw) -> dict:
@@ -157,10 +149,10 @@ def test_native_minerva_prompt_offline(tmp_path):
     fixed = list_fewshot_samples()
     query = f"Problem:\n{algebra[0].fields['problem']}\n\nSolution:"
     expected = "".join(f"Problem:\n{s['problem']}\n\nSolution: {s['solution']}\n\n" for s in fixed) + query
-    assert first_prompt(tasks["minerva_math_algebra"]) == expected
+    assert native_tasks.first_prompt(tasks["minerva_math_algebra"]) == expected
     _, tasks = native(MINERVA, records, tmp_path / "two", shots=2)
     two = "".join(f"Problem:\n{s['problem']}\n\nSolution: {s['solution']}\n\n" for s in fixed[:2]) + query
-    assert first_prompt(tasks["minerva_math_algebra"]) == two
+    assert native_tasks.first_prompt(tasks["minerva_math_algebra"]) == two
 
 
 @needs_shared
@@ -170,7 +162,7 @@ def test_native_hendrycks_prompt_and_answers_offline(tmp_path):
     assert len(index) == 7
     task = tasks["hendrycks_math_geometry"]
     geometry = [r for r in records if r.subtask == "geometry"]
-    assert first_prompt(task) == f"Problem: {geometry[0].fields['problem']}\nAnswer:"
+    assert native_tasks.first_prompt(task) == f"Problem: {geometry[0].fields['problem']}\nAnswer:"
     # lm-eval's process_docs extracts the same final answers lmdeck checked for.
     assert [d["answer"] for d in task.test_docs()] == [boxed_answer(r.fields["solution"]) for r in geometry]
     assert [d["lmdeck_id"] for d in task.test_docs()] == [r.item_id for r in geometry]
