@@ -33,11 +33,18 @@ def evaluated(bench: dict) -> list:
     return [r for r in fmt.read(Path(bench["data"])) if r.split == fmt.eval_split]
 
 
-@needs_benchdata
-def test_every_benchmark_measured_with_all_items(tmp_path):
+@pytest.fixture(scope="module")
+def benchdata_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("benchdata")
     config = benchdata_config()
-    proc = run_snakemake(tmp_path, config, "results/scores.csv")
+    proc = run_snakemake(workdir, config, "results/scores.csv")
     assert proc.returncode == 0, proc.stderr[-4000:]
+    return workdir, config
+
+
+@needs_benchdata
+def test_every_benchmark_measured_with_all_items(benchdata_run):
+    tmp_path, config = benchdata_run
     scores = pd.read_csv(tmp_path / "results" / "scores.csv")
     headline = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")]
     headline = headline.set_index(["benchmark", "harness"])
@@ -58,6 +65,41 @@ def test_every_benchmark_measured_with_all_items(tmp_path):
 def replay_model(name: str, answers) -> dict:
     return {"name": name, "path": f"replay/{name}", "kind": "base",
             "lm_eval": {"backend": "lmdeck-replay", "model_args": {"answers": str(answers)}}}
+
+
+@needs_benchdata
+def test_opencompass_items_align_with_their_ids_and_keep_gaokao_points(benchdata_run):
+    """OpenCompass's predictions carry no item id: they are lined up by position. Each item's
+    prompt holds its own question, each dataset's score is its items' (points for GAOKAO, from
+    OpenCompass's own evaluator called per item; its details for the accuracy datasets)."""
+    from lmdeck.harness import opencompass as oc
+    from lmdeck.scores import check_against_samples
+
+    workdir, config = benchdata_run
+    job = workdir / "results" / "raw" / "opencompass" / "demo-llama"
+    manifest = json.loads((job / "manifest.json").read_text(encoding="utf-8"))
+    assert {e["benchmark"] for e in manifest["benchmarks"]} == {"MMLU", "C-Eval", "Gaokao"}
+    for entry in manifest["benchmarks"]:
+        bench = next(b for b in config["benchmarks"] if b["name"] == entry["benchmark"])
+        bench_dir = workdir / entry["dir"]
+        records = {r.item_id: r for r in evaluated(bench)}
+        rows = oc.parse(bench_dir, entry["run"]["metric"])
+        items = oc.parse_samples(bench_dir, entry["run"]["metric"])
+        assert sorted(it["item_id"] for it in items) == sorted(records)
+        for it in items:
+            fields = records[it["item_id"]].fields
+            question = fields.get("question", fields.get("Question"))
+            assert question.strip()[:40] in it["prompt"], it["item_id"]
+            assert 0 <= it["score"] <= it["max_score"]
+        check_against_samples(rows, pd.DataFrame(items), bench_dir)
+    for path in sorted((job / "Gaokao" / "item_eval").glob("*.json")):
+        scored = json.loads(path.read_text(encoding="utf-8"))
+        assert scored["source"] == "evaluator" and scored["evaluator"].startswith("GaokaoBenchEvaluator_")
+        total = sum(it["max_score"] for it in scored["items"])
+        assert scored["reported"] == pytest.approx(100 * sum(it["score"] for it in scored["items"]) / total)
+    for name in ("C-Eval", "MMLU"):
+        for path in (job / name / "item_eval").glob("*.json"):
+            assert json.loads(path.read_text(encoding="utf-8"))["source"] == "details"
 
 
 @needs_benchdata

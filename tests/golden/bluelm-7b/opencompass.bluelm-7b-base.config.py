@@ -3,7 +3,7 @@
 # name) are replaced, and the inferencer's `max_out_len` where the lmdeck config sets an
 # explicit `max_gen_toks`. Run it as it is: python -m opencompass.cli.main <this file> --debug
 from mmengine.config import read_base
-from opencompass.models import HuggingFaceBaseModel
+from opencompass.models import HuggingFaceBaseModel, HuggingFacewithChatTemplate
 
 with read_base():
     from opencompass.configs.datasets.ceval.ceval_ppl import ceval_datasets as _lmdeck_0
