@@ -19,13 +19,14 @@ rule figures:
     params:
         spec=report_spec(),
         report=json.dumps(config["report"], sort_keys=True, ensure_ascii=False),
+        out_dir=ATTACHMENTS,
     log:
         "logs/figures/figures.log",
     benchmark:
         "benchmarks/figures/figures.tsv"
     shell:
         "lmdeck figures --scores {input:q} --spec {params.spec:q} --report {params.report:q}"
-        " --out-dir {ATTACHMENTS} --charts-dir {output.charts:q} > {log:q} 2>&1"
+        " --out-dir {params.out_dir:q} --charts-dir {output.charts:q} > {log:q} 2>&1"
 
 
 # A local PDF is the rule's input (editing it re-renders); a URL is a param, downloaded by
@@ -75,13 +76,15 @@ rule deck:
     params:
         report=json.dumps(config["report"], sort_keys=True, ensure_ascii=False),
         preview=lambda wc, input: "--preview" if input.preview else "",
+        attachments=ATTACHMENTS,
+        templates=str(TEMPLATES),
     log:
         f"logs/deck/{REPORT}.log",
     benchmark:
         f"benchmarks/deck/{REPORT}.tsv"
     shell:
-        "lmdeck deck --data {input.data:q} --report {params.report:q} --attachments {ATTACHMENTS} {params.preview}"
-        " --templates {TEMPLATES:q} --out {output:q} > {log:q} 2>&1"
+        "lmdeck deck --data {input.data:q} --report {params.report:q} --attachments {params.attachments:q}"
+        " {params.preview} --templates {params.templates:q} --out {output:q} > {log:q} 2>&1"
 
 
 # The exports, one job per format, are the `export` target (`make report` builds `all` and
