@@ -19,7 +19,8 @@ rule figures:
     params:
         spec=report_spec(),
         report=json.dumps(config["report"], sort_keys=True, ensure_ascii=False),
-        out_dir=ATTACHMENTS,
+        # The table images' folder (Table1-3.png sit directly in it).
+        out_dir=lambda wc, output: os.path.dirname(output.tables[0]),
     log:
         "logs/figures/figures.log",
     benchmark:
@@ -76,8 +77,8 @@ rule deck:
     params:
         report=json.dumps(config["report"], sort_keys=True, ensure_ascii=False),
         preview=lambda wc, input: "--preview" if input.preview else "",
-        attachments=ATTACHMENTS,
-        templates=str(TEMPLATES),
+        attachments=lambda wc, input: os.path.dirname(input.figures[0]),
+        templates=lambda wc: str(TEMPLATES),
     log:
         f"logs/deck/{REPORT}.log",
     benchmark:
