@@ -21,3 +21,17 @@ def first_prompt(task) -> str:
     """The context of the task's first request, as lm-eval builds it."""
     task.build_all_requests(limit=1, rank=0, world_size=1)
     return task.instances[0].args[0]
+
+
+def data_step(name: str, fmt, harness: str, variant, records, root: Path, **extra) -> dict:
+    """What lmdeck's data step leaves for ``records`` (already read and cut by the test) under
+    ``root/<name>``, and the job spec's entry for that benchmark (as lmdeck.config.job_spec has it)."""
+    from lmdeck.prepare import write_all
+
+    shots = variant.shots[0]
+    spec = {"name": name, "format": fmt.name, "folder": str(root / name),
+            "runs": [{"harness": harness, "variant": variant.variant, "shots": shots}]}
+    write_all(spec, fmt, records, [], "x", False, root / name)
+    return {"name": name, "format": fmt.name, "variant": variant.variant, "shots": shots, "metric": variant.metric,
+            "aggregation": variant.aggregation, "data": str(root / name / harness / variant.variant),
+            "builtin": False, **extra}

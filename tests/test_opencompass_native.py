@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import native_tasks
+
 from lmdeck import fileio
 from lmdeck.formats import ceval, gaokao, mmlu
 from lmdeck.formats.files import DataError
@@ -50,16 +52,7 @@ def prepare(tmp: Path, per_subtask: int | None = None, subtasks: int | None = 2)
     for name, fmt, folder, variant_name, n in BENCHES:
         variant = fmt.opencompass[variant_name]
         records = subset(fmt, fmt.read(folder), n if per_subtask is None else per_subtask, subtasks)
-        data = tmp / "data" / name / "opencompass" / variant_name
-        index = oc.write_native(fmt, variant, records, data, shots=variant.shots[0])
-        fileio.write_json(data / "index.json", index)
-        n_items = sum(r.split == fmt.eval_split for r in records)
-        fileio.write_json(data / "native.json", {"harness": "opencompass", "variant": variant_name,
-                                                 "data_sha256": "x", "n_items": n_items})
-        fileio.write_json(tmp / "data" / name / "data.json", {"data_sha256": "x", "n_items": n_items})
-        benches.append({"name": name, "format": fmt.name, "variant": variant_name, "shots": variant.shots[0],
-                        "metric": variant.metric, "aggregation": variant.aggregation, "data": str(data),
-                        "builtin": False})
+        benches.append(native_tasks.data_step(name, fmt, "opencompass", variant, records, tmp / "data"))
         kept[name] = records
     return benches, kept
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lmdeck import fileio
+import native_tasks
+
 from lmdeck.formats import agieval, bbh, gsm8k
 from lmdeck.formats import math as math_format
 from lmdeck.harness import opencompass as oc
@@ -57,16 +58,8 @@ def prepare(tmp: Path) -> tuple[list[dict], dict]:
     for name, fmt, folder, variant_name, keep in BENCHES:
         variant = fmt.opencompass[variant_name]
         records = fmt.read(small_folder(BENCHDATA / folder, tmp / "authors" / name, keep))
-        data = tmp / "data" / name / "opencompass" / variant_name
-        index = oc.write_native(fmt, variant, records, data, shots=variant.shots[0])
-        fileio.write_json(data / "index.json", index)
-        n_items = sum(r.split == fmt.eval_split for r in records)
-        fileio.write_json(data / "native.json", {"harness": "opencompass", "variant": variant_name,
-                                                 "data_sha256": "x", "n_items": n_items})
-        fileio.write_json(tmp / "data" / name / "data.json", {"data_sha256": "x", "n_items": n_items})
-        benches.append({"name": name, "format": fmt.name, "variant": variant_name, "shots": variant.shots[0],
-                        "metric": variant.metric, "aggregation": variant.aggregation, "data": str(data),
-                        "builtin": False, "max_gen_toks": MAX_GEN_TOKS})
+        benches.append(native_tasks.data_step(name, fmt, "opencompass", variant, records, tmp / "data",
+                                              max_gen_toks=MAX_GEN_TOKS))
         kept[name] = [r for r in records if r.split == fmt.eval_split]
     return benches, kept
 

@@ -31,11 +31,10 @@ def cmd_native_tasks(args) -> None:
 
 
 def cmd_run_harness(args) -> None:
-    from lmdeck.harness import lmeval, opencompass
+    from lmdeck.harness import adapter
 
     spec = json.loads(args.spec)
-    runner = {"lm-eval": lmeval.run, "opencompass": opencompass.run}[spec["harness"]]
-    runner(spec, Path(args.out), args.log)
+    adapter(spec["harness"]).run(spec, Path(args.out), args.log)
 
 
 def cmd_merge_scores(args) -> None:

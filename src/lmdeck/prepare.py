@@ -16,14 +16,7 @@ from pathlib import Path
 from lmdeck import fileio, formats
 from lmdeck.formats import DataError
 from lmdeck.formats.files import require_folder
-
-
-def write_index(harness: str, fmt: formats.Format, variant, records, out_dir: Path, shots: int) -> dict:
-    import importlib
-
-    adapter = importlib.import_module({"lm-eval": "lmdeck.harness.lmeval",
-                                       "opencompass": "lmdeck.harness.opencompass"}[harness])
-    return adapter.write_native(fmt, variant, records, out_dir, shots=shots)
+from lmdeck.harness import adapter
 
 
 def prepare(spec: dict, out_dir: Path) -> None:
@@ -57,7 +50,7 @@ def write_all(spec: dict, fmt: formats.Format, records, files, data_sha: str, bu
         if records is not None:
             formats.check_shots(fmt, run["harness"], variant, run["shots"], records)
         native = out_dir / run["harness"] / run["variant"]
-        index = write_index(run["harness"], fmt, variant, records, native, run["shots"])
+        index = adapter(run["harness"]).write_native(fmt, variant, records, native, shots=run["shots"])
         fileio.write_json(native / "index.json", index)
         fileio.write_json(native / "native.json", {"harness": run["harness"], "variant": run["variant"],
                                                    "data_sha256": data_sha, "builtin": builtin})

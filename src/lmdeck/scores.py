@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lmdeck.harness import lmeval, opencompass
+from lmdeck.harness import adapter
 
 COLUMNS = ["model", "benchmark", "subtask", "harness", "metric", "shots", "score", "stderr", "n", "aggregation",
            "source", "variant", "task", "task_origin", "max_gen_toks", "harness_version", "model_sha256",
@@ -19,8 +19,6 @@ SAMPLE_COLUMNS = ["model", "harness", "benchmark", "subtask", "task", "item_id",
                   "score", "max_score", "metric"]
 KEY = ["model", "benchmark", "subtask", "harness", "metric"]
 AGGREGATE = "all"  # subtask label of a benchmark's headline row
-# The two adapters read their harness's own outputs back: parse (rows) and parse_samples (items).
-ADAPTERS = {"lm-eval": lmeval, "opencompass": opencompass}
 REPORTED_HEADER = ["model", "benchmark", "shots", "metric", "score", "source"]
 # A subtask score and the mean of its items may differ by float rounding only.
 SCORE_TOLERANCE = 1e-6
@@ -105,10 +103,10 @@ def measured_rows(manifests: list[Path], spec: dict, failures: list[dict] | None
                 "table": model.get("kind", "base"), "reference": str(bench_dir),
             }
             metric = run_spec["metric"]
-            parsed = ADAPTERS[harness].parse(bench_dir, metric)
+            parsed = adapter(harness).parse(bench_dir, metric)
             if not parsed:
                 raise ScoresError(f"{bench_dir}: the harness output holds no scores")
-            items = pd.DataFrame(ADAPTERS[harness].parse_samples(bench_dir, metric), columns=SAMPLE_COLUMNS[3:])
+            items = pd.DataFrame(adapter(harness).parse_samples(bench_dir, metric), columns=SAMPLE_COLUMNS[3:])
             check_against_samples(parsed, items, bench_dir)
             used = {row["shots"] for row in parsed if row.get("shots") is not None}
             if used and used != {run_spec["shots"]}:
