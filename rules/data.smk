@@ -15,4 +15,4 @@ rule prepare_data:
     benchmark:
         "benchmarks/prepare_data/{benchmark}.tsv"
     shell:
-        "lmdeck prepare-data --spec {params.spec:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
+        "lmdeck --log {log:q} prepare-data --spec {params.spec:q} --out-dir {params.out_dir:q}"

@@ -26,8 +26,8 @@ rule figures:
     benchmark:
         "benchmarks/figures/figures.tsv"
     shell:
-        "lmdeck figures --scores {input:q} --spec {params.spec:q} --report {params.report:q}"
-        " --out-dir {params.out_dir:q} --charts-dir {output.charts:q} > {log:q} 2>&1"
+        "lmdeck --log {log:q} figures --scores {input:q} --spec {params.spec:q} --report {params.report:q}"
+        " --out-dir {params.out_dir:q} --charts-dir {output.charts:q}"
 
 
 # A local PDF is the rule's input (editing it re-renders); a URL is a param, downloaded by
@@ -44,7 +44,7 @@ rule preview:
     benchmark:
         "benchmarks/preview/preview.tsv"
     shell:
-        "lmdeck preview {params.source} --out {output:q} > {log:q} 2>&1"
+        "lmdeck --log {log:q} preview {params.source} --out {output:q}"
 
 
 # The numbers for the deck, apart from its text and templates: editing those re-runs only `deck`,
@@ -62,8 +62,8 @@ rule deck_data:
     benchmark:
         f"benchmarks/deck_data/{REPORT}.tsv"
     shell:
-        "lmdeck deck-data --scores {input.scores:q} --spec {params.spec:q} --failures {input.failures:q}"
-        " --out {output:q} > {log:q} 2>&1"
+        "lmdeck --log {log:q} deck-data --scores {input.scores:q} --spec {params.spec:q} --failures {input.failures:q}"
+        " --out {output:q}"
 
 
 rule deck:
@@ -84,8 +84,8 @@ rule deck:
     benchmark:
         f"benchmarks/deck/{REPORT}.tsv"
     shell:
-        "lmdeck deck --data {input.data:q} --report {params.report:q} --attachments {params.attachments:q}"
-        " {params.preview} --templates {params.templates:q} --out {output:q} > {log:q} 2>&1"
+        "lmdeck --log {log:q} deck --data {input.data:q} --report {params.report:q} --attachments {params.attachments:q}"
+        " {params.preview} --templates {params.templates:q} --out {output:q}"
 
 
 # The exports, one job per format, are the `export` target (`make report` builds `all` and
@@ -105,8 +105,8 @@ rule html_or_pdf:
     benchmark:
         f"benchmarks/html_or_pdf/{REPORT}.{{format}}.tsv"
     shell:
-        "lmdeck export --format {wildcards.format} --deck {input.deck:q} --theme {input.theme:q} --out {output:q}"
-        " > {log:q} 2>&1"
+        "lmdeck --log {log:q} export --format {wildcards.format} --deck {input.deck:q} --theme {input.theme:q}"
+        " --out {output:q}"
 
 
 rule png:
@@ -120,7 +120,7 @@ rule png:
     benchmark:
         f"benchmarks/png/{REPORT}.tsv"
     shell:
-        "lmdeck export --format png --deck {input.deck:q} --theme {input.theme:q} --out {output:q} > {log:q} 2>&1"
+        "lmdeck --log {log:q} export --format png --deck {input.deck:q} --theme {input.theme:q} --out {output:q}"
 
 
 rule export:

@@ -13,4 +13,4 @@ rule build_model:
     benchmark:
         "benchmarks/build_model/{model}.tsv"
     shell:
-        "lmdeck build-model --spec {params.build:q} --out {output:q} > {log:q} 2>&1"
+        "lmdeck --log {log:q} build-model --spec {params.build:q} --out {output:q}"

@@ -17,4 +17,4 @@ rule opencompass:
     benchmark:
         "benchmarks/opencompass/{model}.tsv"
     shell:
-        "OMP_NUM_THREADS={threads} lmdeck run-harness --spec {params.spec:q} --out {output:q} --log {log:q} > {log:q} 2>&1"
+        "OMP_NUM_THREADS={threads} lmdeck --log {log:q} run-harness --spec {params.spec:q} --out {output:q}"

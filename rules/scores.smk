@@ -17,10 +17,10 @@ rule merge_scores:
     benchmark:
         "benchmarks/merge_scores/merge_scores.tsv"
     shell:
-        "lmdeck merge-scores --spec {params.spec:q} --csv {output.csv:q} --parquet {output.parquet:q}"
+        "lmdeck --log {log:q} merge-scores --spec {params.spec:q} --csv {output.csv:q} --parquet {output.parquet:q}"
         " --samples {output.samples:q}"
         " --failures {output.failures:q}"
-        " {input.manifests:q} > {log:q} 2>&1"
+        " {input.manifests:q}"
 
 
 rule tables:
@@ -40,4 +40,4 @@ rule tables:
     benchmark:
         "benchmarks/tables/tables.tsv"
     shell:
-        "lmdeck tables --scores {input:q} --spec {params.spec:q} --out-dir results/tables > {log:q} 2>&1"
+        "lmdeck --log {log:q} tables --scores {input:q} --spec {params.spec:q} --out-dir results/tables"

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from lmdeck import console
+
 
 def cmd_build_model(args) -> None:
     from lmdeck.demo_models import build_model
@@ -118,6 +120,9 @@ def cmd_export(args) -> None:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lmdeck", description=__doc__)
+    p.add_argument("--log", dest="log_file", metavar="FILE",
+                   help="write the step's full output (tracebacks too) to FILE; the console gets the one-line reason "
+                        "of a failure")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("build-model", help="build a seeded random-init demo model")
@@ -198,12 +203,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:
-        args.func(args)
-    except (ValueError, OSError, RuntimeError) as err:
-        print(f"lmdeck {args.command}: error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    if args.command == "run-harness":
+        args.log = args.log or args.log_file  # the job's log, named in its failure reports
+    return console.run_step(args.command, lambda: args.func(args), args.log_file)
 
 
 if __name__ == "__main__":
