@@ -4,15 +4,22 @@ import os
 import re
 import shlex
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from snakemake.utils import validate
 
 from lmdeck import config as lmconfig
-from lmdeck import formats
+from lmdeck import formats, strict_yaml
+from lmdeck import reported as lmreported
+from lmdeck.harness import common as harness_common
 
+# Snakemake's YAML loader keeps the last of two equal keys and accepts alias bombs (which blow up
+# whatever walks the config later): re-read its config files strictly first (lmdeck.strict_yaml).
+strict_yaml.check_files(workflow.configfiles)
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 lmconfig.check(config)
+lmreported.check(config)  # the reported CSVs: a bad one stops `snakemake -n`, not only the merge
 
 # Harness jobs record a failed benchmark instead of failing when the run keeps going, so
 # the deck can still be made (lmdeck.harness.common.Job). An env var, not a param: a param
@@ -42,17 +49,14 @@ def benchmark_by_name(name):
 
 
 def data_files(wildcards):
-    """The benchmark's own files, so editing one reruns its preparation."""
+    """The benchmark's own files, so editing one reruns its preparation; a folder without any of
+    them, or a file over `limits.max_file_mib`, stops the run here (lmdeck.prepare.input_files)."""
+    from lmdeck.prepare import input_files
+
     bench = benchmark_by_name(wildcards.benchmark)
     if not lmconfig.is_local_data(bench):
         return []
-    folder = Path(bench["data"])
-    if not folder.is_dir():
-        return [str(folder)]  # Snakemake then reports the missing folder by name
-    try:
-        return [str(f) for f in formats.get(bench["format"]).source_files(folder)]
-    except ValueError:
-        return [str(folder)]  # the prepare step names the exact problem
+    return input_files(lmconfig.prepare_spec(config, bench))
 
 
 def corpus_files(wildcards):
@@ -74,27 +78,38 @@ def harness_inputs(harness):
     return inputs
 
 
+# `--config rerun=all`: when this run was asked for (lmdeck.harness.common.run_controls).
+_RERUN_REQUESTED = datetime.now(timezone.utc).isoformat()
+
+
 def job_spec_json(harness):
-    return lambda wildcards: json.dumps(lmconfig.job_spec(config, wildcards.model, harness), sort_keys=True)
+    """The job's spec, its rerun trigger: the config's part, plus the retry token of a manifest
+    that records failures and the rerun=all order (run_controls; read here, never written)."""
+
+    def spec(wildcards):
+        manifest = f"results/raw/{harness}/{wildcards.model}/manifest.json"
+        job = {**lmconfig.job_spec(config, wildcards.model, harness),
+               **harness_common.run_controls(manifest, config.get("rerun", "none"), _RERUN_REQUESTED)}
+        return json.dumps(job, sort_keys=True)
+
+    return spec
 
 
 def manifests():
     return [f"results/raw/{h}/{m}/manifest.json" for h in lmconfig.harnesses_in_use(config) for m in MODELS]
 
 
-def retry_failed_jobs():
-    """A manifest that records failed benchmarks (a --keep-going run) is removed, so its job runs
-    again; benchmarks that succeeded are reused from their per-benchmark results. The merged
-    failure list goes too, so that the merge (and what follows it) is redone."""
-    for path in map(Path, manifests()):
-        if path.exists() and any(e.get("status", "ok") != "ok"
-                                 for e in json.loads(path.read_text(encoding="utf-8"))["benchmarks"]):
+def announce_failed_jobs():
+    """A manifest that records failed benchmarks (a --keep-going run) makes its job run again:
+    its retry token changes the job's params (lmdeck.harness.common.retry_token); benchmarks
+    that succeeded are reused, and the merge after it is redone. Parsing only reads: a dry-run
+    changes nothing."""
+    for path in manifests():
+        if harness_common.has_failures(harness_common.read_manifest(path)):
             logger.info(f"{path} records failed benchmarks: its job will run again")
-            path.unlink()
-            Path("results/failures.csv").unlink(missing_ok=True)
 
 
-retry_failed_jobs()
+announce_failed_jobs()
 
 
 def report_spec():
@@ -155,8 +170,8 @@ def paper_is_url():
 
 
 def get_final_output():
-    # The manifests are targets too: a harness job whose manifest went missing (a failed
-    # job to retry) must run even though the scores downstream look up to date.
+    # The manifests are targets too: a harness job whose manifest went missing (deleted to
+    # make it run again) must run even though the scores downstream look up to date.
     return manifests() + [
         "results/scores.csv",
         "results/failures.csv",

@@ -118,6 +118,33 @@ def cmd_export(args) -> None:
     export(Path(args.deck), Path(args.theme), args.format, Path(args.out))
 
 
+def cmd_sandbox_run(args) -> None:
+    """Run a Python file as a model-written completion is run; exit with its exit code (124: timed out)."""
+    from lmdeck.harness.code_eval import code_timeout_s
+    from lmdeck.sandbox import run_python
+
+    source = Path(args.file).read_text(encoding="utf-8")
+    result = run_python(source, timeout_s=code_timeout_s(args.timeout))
+    sys.stdout.write(result.stdout_tail)
+    sys.stderr.write(result.stderr_tail)
+    if result.timed_out:
+        print(f"lmdeck sandbox-run: {args.file} timed out after {code_timeout_s(args.timeout):g} s", file=sys.stderr)
+        raise SystemExit(124)  # as coreutils timeout
+    raise SystemExit(result.returncode if result.returncode >= 0 else 128 - result.returncode)
+
+
+def cmd_sandbox_check(args) -> None:
+    """Escape probes against the code sandbox, judged from the host; fails if any gets out."""
+    from lmdeck import sandbox, sandbox_probes
+
+    sandbox.require()
+    outcomes = sandbox_probes.check(report=lambda outcome: print(outcome.line(), flush=True))
+    escaped = [o.probe for o in outcomes if not o.contained]
+    if escaped:
+        raise RuntimeError(f"{len(escaped)} of {len(outcomes)} sandbox probes escaped: {', '.join(escaped)}")
+    print(f"all {len(outcomes)} sandbox probes contained")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lmdeck", description=__doc__)
     p.add_argument("--log", dest="log_file", metavar="FILE",
@@ -198,6 +225,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--format", required=True, choices=["html", "pdf", "png"])
     s.add_argument("--out", required=True, help="the html/pdf file, or the png folder")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("sandbox-run", help="run a Python file in the code sandbox, as a model-written completion")
+    s.add_argument("file", metavar="FILE")
+    s.add_argument("--timeout", type=float, metavar="S",
+                   help="wall-clock limit in seconds (default: $LMDECK_CODE_TIMEOUT_S, else 3)")
+    s.set_defaults(func=cmd_sandbox_run)
+
+    s = sub.add_parser("sandbox-check", help="escape probes against the code sandbox; non-zero exit if any escapes")
+    s.set_defaults(func=cmd_sandbox_check)
     return p
 
 

@@ -11,10 +11,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from lmdeck import formats
+from lmdeck import formats, strict_yaml
 from lmdeck.formats import HARNESSES, DataError
+from lmdeck.names import NameCollision, refuse_collisions
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 MODELS_DIR = "results/models"
@@ -35,10 +34,12 @@ def validate(config: dict, schema: Path = SCHEMA) -> dict:
 
 
 def load(path: str | Path) -> dict:
-    with open(path, encoding="utf-8") as f:
-        config = yaml.safe_load(f)
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: the config must be a YAML mapping")
+    """A config file read strictly (lmdeck.strict_yaml: no duplicate keys, one mapping, no alias
+    bombs), validated and checked."""
+    try:
+        config = strict_yaml.load(path)
+    except strict_yaml.StrictYAMLError as err:
+        raise ConfigError(str(err)) from None
     return validate(config)
 
 
@@ -48,9 +49,18 @@ def check(config: dict) -> None:
         for name, count in names.items():
             if count > 1:
                 raise ConfigError(f"{section}: duplicate name {name!r} ({count} entries)")
+        # Names become folders, task names and table keys: two that differ only in case or
+        # -/_/. would share them (a case-insensitive file system, the harness's task registry).
+        try:
+            refuse_collisions(enumerate(config[section]), name=lambda item: item[1]["name"], what=section,
+                              describe=lambda item: f"{section}[{item[0]}] ({item[1]['name']})")
+        except NameCollision as err:
+            raise ConfigError(str(err)) from None
     for i, model in enumerate(config["models"]):
         if "path" not in model and "build" not in model:
             raise ConfigError(f"models[{i}] ({model['name']}): needs `path` (hub id or folder) or `build`")
+        if "build" not in model:
+            check_model_folder(model["path"], f"models[{i}].path")
     for i, bench in enumerate(config["benchmarks"]):
         where = f"benchmarks[{i}] ({bench['name']})"
         for kind in model_kinds(config):
@@ -60,6 +70,23 @@ def check(config: dict) -> None:
                 f"{where}: HumanEval executes model-written code. Opt in with top-level "
                 "`allow_code_execution: true` (it then runs sandboxed, with a time limit per problem)."
             )
+
+
+# What transformers needs in a local model folder; a folder without them fails deep inside it.
+WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "pytorch_model*")
+
+
+def check_model_folder(path: str, field: str) -> None:
+    """A `path` that is a local folder holds config.json and weights (listing only, nothing is
+    read); anything else is a hub id (or a file a backend reads), checked where it is loaded."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return
+    missing = [] if (folder / "config.json").is_file() else ["config.json"]
+    if not any(next(folder.glob(pattern), None) for pattern in WEIGHT_PATTERNS):
+        missing.append(f"weights file ({', '.join(WEIGHT_PATTERNS)})")
+    if missing:
+        raise ConfigError(f"{field}: the model folder {path} has no {' and no '.join(missing)}")
 
 
 @dataclass(frozen=True)
@@ -179,7 +206,8 @@ def prepare_spec(config: dict, bench: dict) -> dict:
     """What the data step needs for one benchmark (also its rerun trigger)."""
     return {"name": bench["name"], "format": bench["format"], "folder": bench.get("data", "builtin"),
             "runs": [{"harness": r.harness, "variant": r.variant, "shots": r.shots}
-                     for r in native_runs(config, bench)]}
+                     for r in native_runs(config, bench)],
+            "limits": config.get("limits", {})}
 
 
 def native_dir(bench_name: str, run: HarnessRun) -> str:

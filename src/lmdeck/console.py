@@ -19,12 +19,14 @@ from typing import Callable, Iterator
 # ValueErrors; JobFailed is a RuntimeError) and what the OS raises (disk full, permissions): their
 # message is the reason. Anything else is a bug in lmdeck and says so.
 EXPECTED = (ValueError, OSError, RuntimeError)
+_console = None  # the console while a step's output goes to its log (for `notice`)
 
 
 @contextmanager
 def _output_to(log_file: str) -> Iterator[object]:
     """Point file descriptors 1 and 2 at `log_file` (child processes inherit them); yield the
     console, i.e. stderr as it was. Both are restored afterwards (the CLI may run in-process)."""
+    global _console
     sys.stdout.flush()
     sys.stderr.flush()
     saved = [os.dup(1), os.dup(2)]
@@ -34,8 +36,10 @@ def _output_to(log_file: str) -> Iterator[object]:
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
+        _console = console
         yield console
     finally:
+        _console = None
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -46,6 +50,17 @@ def _output_to(log_file: str) -> Iterator[object]:
         for fd in saved:
             os.close(fd)
         console.close()
+
+
+def notice(line: str) -> None:
+    """A line the user should see while the step goes on (not a failure): in the log, and on the
+    console too when the step's output goes to a log."""
+    print(line, file=sys.stderr, flush=True)
+    if _console is not None:
+        try:
+            print(line, file=_console, flush=True)
+        except OSError:
+            pass  # a closed console: the log has it
 
 
 def reason(err: BaseException) -> str:

@@ -6,13 +6,15 @@ attachments folder. No pandas here, so a template or text edit re-renders in a f
 a second.
 
 Every value printed into the Markdown is escaped (lmdeck.markdown.escape) unless it is
-Markdown lmdeck generated itself (tables, image links), which is marked with `Markup`.
-Marp's HTML stays disabled as well, so user text can neither break nor script the deck.
+Markdown lmdeck generated itself (tables, image links), which is marked with `Markup`. The
+front matter is written by a YAML serialiser, never pasted. Marp's HTML stays disabled as
+well, so user text can neither break nor script the deck, nor change its theme or footer.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -74,6 +76,17 @@ def report_defaults() -> dict:
     return {key: prop["default"] for key, prop in props.items() if "default" in prop}
 
 
+def front_matter(report: dict, paper: dict) -> Markup:
+    """Marp's global directives as YAML: the serialiser quotes whatever the text holds. The footer
+    is Marp Markdown itself, so its text is escaped for Markdown first."""
+    import yaml
+
+    footer = f"{escape(report.get('title', ''))} · {escape(paper.get('title') or report.get('name', ''))}"
+    directives = {"marp": True, "theme": "lmdeck", "paginate": True, "footer": footer}
+    # One line per directive (no folding): Marp's loose YAML reads a directive's value line by line.
+    return Markup(yaml.safe_dump(directives, sort_keys=False, allow_unicode=True, width=math.inf).rstrip("\n"))
+
+
 def pretraining_table(report: dict) -> Markup:
     pre = report.get("pretraining", {})
     if not pre.get("rows"):
@@ -106,6 +119,7 @@ def render(report: dict, data: dict, assets: dict, template_dir: Path = TEMPLATE
         **with_markup(data),
         "report": report,
         "paper": report.get("paper", {}),
+        "front_matter": front_matter(report, report.get("paper") or {}),
         "assets": images,
         "pretraining_table": pretraining_table(report),
         "missing_note": MISSING_NOTE,

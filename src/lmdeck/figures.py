@@ -74,13 +74,17 @@ def find_cjk_font() -> str | None:
 
 def configure_fonts() -> list[str]:
     """Latin glyphs from DejaVu Sans, everything else (Chinese) from Noto Sans CJK via
-    matplotlib's per-glyph font fallback (matplotlib >= 3.6). Returns the family list."""
+    matplotlib's per-glyph font fallback (matplotlib >= 3.6), and no mathtext or TeX: every
+    string is drawn literally. Returns the family list."""
     families = [LATIN_FONT]
     cjk = find_cjk_font()
     if cjk:
         families.append(cjk)
     matplotlib.rcParams["font.family"] = families
     matplotlib.rcParams["axes.unicode_minus"] = True
+    # Labels are user text (model names, table cells): `$`, `^`, `_` are drawn as written, never as TeX.
+    matplotlib.rcParams["text.parse_math"] = False
+    matplotlib.rcParams["text.usetex"] = False
     return families
 
 

@@ -9,16 +9,32 @@ import re
 MISSING = "–"  # a score that is not there: never printed (or counted) as 0
 MISSING_NOTE = f"{MISSING}: not reported / not evaluated (never counted as 0)."
 
-# Inline Markdown syntax: code, emphasis, links/images, table cells, strike, braces.
-# (Block markers like '#' or '-' only act at a line start, which inline text never is.)
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
+# Inline Markdown wherever a value lands: code, emphasis, links/images, table cells, strike,
+# braces, an ATX heading's closing `#`s, and `$` (marp-core renders math by default).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]|~#$])")
+# Block markers act only at a line start, which a value reaches as an abstract, a reference or a
+# list item's text: bullets and thematic breaks (`-`, `+`; `*`/`_` are escaped above), setext
+# underlines (`=`), ordered-list numbers (`1.`, `1)`). `>` and `<` are entities already.
+_LINE_START = re.compile(r"^(?:([-+=])|(\d{1,9})([.)])(?=[ \t]|$))")
+# marp-core turns `:name:` into an emoji even with the colon escaped or written as an entity (its
+# rule runs on the joined text), so an invisible word joiner (U+2060) splits the shortcode.
+_EMOJI_SHORTCODE = re.compile(r":(?=[a-z0-9_+-]+:)")
+WORD_JOINER = "\u2060"
+_LINE_ENDING = re.compile(r"\r\n|\r|\n")  # CommonMark's line endings
 
 
 def escape(text: str) -> str:
-    """Render `text` literally: HTML entities for <>&", backslash before Markdown specials."""
-    text = html.escape(str(text), quote=False)
+    """Render `text` literally wherever it lands in Marp Markdown, at a line start too: one line,
+    HTML entities for <>& (no HTML, no Marp directive comments), backslash before Markdown
+    specials and line-start block markers, leading indentation as an entity (no code block)."""
+    text = _LINE_ENDING.sub(" ", str(text))
+    text = html.escape(text, quote=False)
+    text = _EMOJI_SHORTCODE.sub(":" + WORD_JOINER, text)
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    return text.replace("\n", " ")
+    text = _LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
+    if text[:1] in (" ", "\t"):
+        text = f"&#{ord(text[0])};{text[1:]}"
+    return text
 
 
 class UnsafeURL(ValueError):

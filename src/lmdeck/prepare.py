@@ -14,24 +14,60 @@ import shutil
 from pathlib import Path
 
 from lmdeck import fileio, formats
-from lmdeck.formats import DataError
-from lmdeck.formats.files import require_folder
+from lmdeck.formats import DataError, Record
+from lmdeck.formats.files import (Limits, NoDataFiles, check_file_size, refuse_collisions, require_folder,
+                                  using_limits)
 from lmdeck.harness import adapter
 
 
+def input_files(spec: dict) -> list[str]:
+    """The benchmark's own files (the data step's inputs, so editing one reruns it), listed when
+    the workflow is parsed. Two problems stop the run there, before any job: a folder without any
+    of its format's files, and a file over ``limits.max_file_mib`` (its size on disk). Any other
+    problem is the data step's to report, with its file and line."""
+    if spec["folder"] == "builtin":
+        return []
+    folder = Path(spec["folder"])
+    if not folder.is_dir():
+        return [str(folder)]  # Snakemake then reports the missing folder by name
+    with using_limits(Limits.from_config(spec.get("limits"))):
+        try:
+            files = formats.get(spec["format"]).source_files(folder)
+        except NoDataFiles:
+            raise
+        except ValueError:
+            return [str(folder)]  # the data step names the exact problem
+        for path in files:
+            check_file_size(path)
+    return [str(f) for f in files]
+
+
 def prepare(spec: dict, out_dir: Path) -> None:
-    """``spec``: {name, format, folder ('builtin' or a path), runs: [{harness, variant, shots}]}."""
+    """``spec``: {name, format, folder ('builtin' or a path), runs: [{harness, variant, shots}],
+    limits: {max_item_kib, max_file_mib} (optional: the defaults)}."""
+    with using_limits(Limits.from_config(spec.get("limits"))):
+        _prepare(spec, Path(out_dir))
+
+
+def _prepare(spec: dict, out_dir: Path) -> None:
     fmt = formats.get(spec["format"])
-    out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     builtin = spec["folder"] == "builtin"
     records, files, data_sha = None, [], f"builtin:{spec['format']}"
     if not builtin:
         folder = require_folder(spec["folder"])
         files = fmt.source_files(folder)
+        for path in files:
+            check_file_size(path)
         records = fmt.read(folder)
         if not any(r.split == fmt.eval_split for r in records):
             raise DataError(f"no {fmt.eval_split!r} items to evaluate (expected {fmt.expected})", folder)
+        first_of: dict[str, Record] = {}
+        for record in records:
+            first_of.setdefault(record.subtask, record)
+        # Subtasks name the native files (OpenCompass layouts) and the rows of the tables.
+        refuse_collisions(sorted(first_of.values(), key=lambda r: r.subtask), lambda r: r.subtask, folder,
+                          "subtask names", lambda r: f"{r.subtask!r} ({_file_of(r)})")
         data_sha = fileio.sha256_files(files, root=folder)
     # Nothing of an older preparation survives, and a failure leaves nothing behind (the task
     # YAMLs name their data files by absolute path, so they are written in place; data.json last).
@@ -51,6 +87,9 @@ def write_all(spec: dict, fmt: formats.Format, records, files, data_sha: str, bu
             formats.check_shots(fmt, run["harness"], variant, run["shots"], records)
         native = out_dir / run["harness"] / run["variant"]
         index = adapter(run["harness"]).write_native(fmt, variant, records, native, shots=run["shots"])
+        # The native tasks' names (lm-eval task names, OpenCompass abbrs) name their files too.
+        refuse_collisions(sorted(index.get("datasets", index)), str, native,
+                          f"{run['harness']} {run['variant']} task names", repr)
         fileio.write_json(native / "index.json", index)
         fileio.write_json(native / "native.json", {"harness": run["harness"], "variant": run["variant"],
                                                    "data_sha256": data_sha, "builtin": builtin})
@@ -63,3 +102,7 @@ def write_all(spec: dict, fmt: formats.Format, records, files, data_sha: str, bu
         "files": [str(Path(f).relative_to(spec["folder"])) for f in files],
         "data_sha256": data_sha,
     })
+
+
+def _file_of(record: Record) -> str:
+    return record.item_id.split(":")[0].split("#")[0]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from lmdeck.harness import adapter
+from lmdeck import reported
+from lmdeck.harness import adapter, cache_index
 
 COLUMNS = ["model", "benchmark", "subtask", "harness", "metric", "shots", "score", "stderr", "n", "aggregation",
            "source", "variant", "task", "task_origin", "max_gen_toks", "harness_version", "model_sha256",
@@ -19,7 +20,7 @@ SAMPLE_COLUMNS = ["model", "harness", "benchmark", "subtask", "task", "item_id",
                   "score", "max_score", "metric"]
 KEY = ["model", "benchmark", "subtask", "harness", "metric"]
 AGGREGATE = "all"  # subtask label of a benchmark's headline row
-REPORTED_HEADER = ["model", "benchmark", "shots", "metric", "score", "source"]
+REPORTED_HEADER = reported.HEADER
 # A subtask score and the mean of its items may differ by float rounding only.
 SCORE_TOLERANCE = 1e-6
 
@@ -93,6 +94,11 @@ def measured_rows(manifests: list[Path], spec: dict, failures: list[dict] | None
                 continue
             run_spec = entry["run"]
             bench_dir = Path(entry["dir"])
+            # Only what the harness job wrote is read: not a folder edited or damaged since.
+            why = cache_index.problem(bench_dir)
+            if why:
+                raise ScoresError(f"{bench_dir}: {why}; its scores are not read. Run its harness job again to "
+                                  f"re-evaluate it: snakemake --forcerun {manifest_path}")
             run = json.loads((bench_dir / "run.json").read_text(encoding="utf-8"))
             base = {
                 "model": model["name"], "benchmark": bench["name"], "harness": harness, "source": "measured",
@@ -125,42 +131,25 @@ def measured_rows(manifests: list[Path], spec: dict, failures: list[dict] | None
     return out
 
 
-def read_reported(path: str | Path, table: str, spec: dict) -> list[dict]:
-    """Published scores; a bad header, a non-numeric or out-of-range score is an error naming the line."""
-    path = Path(path)
-    if not path.exists():
-        raise ScoresError(f"reported: file {path} does not exist")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if list(frame.columns) != REPORTED_HEADER:
-        raise ScoresError(f"{path} line 1: header must be {','.join(REPORTED_HEADER)}, got {','.join(frame.columns)}")
+def read_reported(spec: dict) -> list[dict]:
+    """Published scores as score rows, in their files' order. The checks (file and line of a bad
+    header or score, a model × benchmark given twice, `reported_as`) are lmdeck.reported's, the
+    same the workflow's parse runs."""
+    try:
+        found = reported.check(spec)
+    except reported.ReportedError as err:
+        raise ScoresError(str(err)) from None
     categories = {b["name"]: b["category"] for b in spec["benchmarks"]}
     rows = []
-    for i, rec in enumerate(frame.to_dict("records"), start=2):
-        try:
-            score = float(rec["score"])
-        except ValueError:
-            raise ScoresError(f"{path} line {i}: score {rec['score']!r} is not a number") from None
-        if not 0.0 <= score <= 100.0:
-            raise ScoresError(f"{path} line {i}: score {score} is outside 0-100")
-        if rec["benchmark"] not in categories:
-            continue  # a benchmark this report does not cover
-        shots = re.match(r"\s*(\d+)", rec["shots"])
-        rows.append({"model": rec["model"], "benchmark": rec["benchmark"], "subtask": AGGREGATE, "harness": "",
+    for rec in found:
+        shots = re.match(r"\s*(\d+)", rec.shots)
+        rows.append({"model": rec.model, "benchmark": rec.benchmark, "subtask": AGGREGATE, "harness": "",
                      "variant": "", "task": "", "task_origin": "", "max_gen_toks": None,
-                     "metric": rec["metric"], "shots": int(shots.group(1)) if shots else None, "score": score,
+                     "metric": rec.metric, "shots": int(shots.group(1)) if shots else None, "score": rec.score,
                      "stderr": math.nan, "n": None, "aggregation": "", "source": "reported", "harness_version": "",
                      "model_sha256": "", "data_sha256": "", "started": "", "seconds": math.nan, "device": "",
-                     "category": categories[rec["benchmark"]], "table": table, "reference": rec["source"]})
+                     "category": categories[rec.benchmark], "table": rec.table, "reference": rec.source})
     return rows
-
-
-def check_reported_as(spec: dict, reported_rows: list[dict]) -> None:
-    known = {row["model"] for row in reported_rows}
-    for i, model in enumerate(spec["models"]):
-        target = model.get("reported_as")
-        if target and target not in known:
-            files = ", ".join(r["file"] for r in spec.get("reported", [])) or "no reported files"
-            raise ScoresError(f"models[{i}].reported_as: {target!r} is not a model in the reported CSVs ({files})")
 
 
 def refuse_duplicate_keys(frame: pd.DataFrame) -> None:
@@ -186,10 +175,7 @@ def build_table(manifests: list[Path], spec: dict, failures: list[dict] | None =
                 samples: list[pd.DataFrame] | None = None) -> pd.DataFrame:
     # Stable order so repeated runs write identical files: measured rows sorted, reported
     # rows in their files' order (the paper's order, which the tables keep).
-    reported_rows = []
-    for reported in spec.get("reported", []):
-        reported_rows.extend(read_reported(reported["file"], reported["table"], spec))
-    check_reported_as(spec, reported_rows)
+    reported_rows = read_reported(spec)
     measured = measured_rows(manifests, spec, failures, samples)
     rows = sorted(measured, key=lambda r: (r["model"], r["benchmark"], r["subtask"], r["harness"])) + reported_rows
     frame = pd.DataFrame(rows, columns=COLUMNS)

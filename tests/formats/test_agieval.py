@@ -158,7 +158,7 @@ def test_colliding_task_names_and_empty_folder(tmp_path):
         FORMAT.read(tmp_path)
     write(tmp_path, "sat-math", [MCQ])
     write(tmp_path, "SAT_math", [MCQ])
-    with pytest.raises(DataError, match="two files give the same task 'sat_math'"):
+    with pytest.raises(DataError, match="task names: data/v1/SAT_math.jsonl and data/v1/sat-math.jsonl collide"):
         FORMAT.read(tmp_path)
 
 

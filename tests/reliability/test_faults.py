@@ -31,8 +31,11 @@ def small_config(benchmarks: tuple[str, ...], models: int = 1, harness: str | No
 
 @pytest.fixture(scope="module")
 def crash_config(tmp_path_factory):
-    """The demo model plus one whose folder holds no model: its jobs crash on load."""
-    empty = tmp_path_factory.mktemp("empty-model")
+    """The demo model plus one whose folder looks like a model (so the parse lets it through) but
+    whose weights are garbage: its jobs crash on load."""
+    empty = tmp_path_factory.mktemp("broken-model")
+    (empty / "config.json").write_text('{"model_type": "llama"}', encoding="utf-8")
+    (empty / "model.safetensors").write_bytes(b"not weights")
     config = small_config(("MMLU", "C-Eval"))
     # One harness each (MMLU through lm-eval, C-Eval through OpenCompass) keeps this run short.
     config["benchmarks"] = [{**b, "harness": "lm-eval" if b["name"] == "MMLU" else "opencompass"}

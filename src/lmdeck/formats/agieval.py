@@ -56,7 +56,7 @@ from typing import Sequence
 
 from lmdeck.formats.base import ITEM_ID, Format, LmEvalTask, OpenCompassDataset, Record
 from lmdeck.formats.files import (DataError, check_letter, find_dir, get_field, no_files, read_jsonl, rel,
-                                  require_folder, subject_key, unique_by)
+                                  require_folder, unique_by)
 
 EXPECTED = "data/v1/<task>.jsonl"
 HF_PREFIX = "hails/agieval-"
@@ -102,7 +102,7 @@ def _files(folder: Path) -> list[Path]:
     if task_dir is None:
         raise no_files(folder, "AGIEval", EXPECTED)
     files = sorted(task_dir.glob("*.jsonl"))
-    unique_by(files, lambda p: subject_key(p.stem), folder, "task")
+    unique_by(files, lambda p: p.stem, folder, "task")
     for path in files:
         if path.stem not in TASKS:
             raise DataError(f"{path.stem!r} is not one of AGIEval's tasks ({', '.join(sorted(TASKS))}); "

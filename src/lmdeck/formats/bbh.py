@@ -45,8 +45,9 @@ from pathlib import Path
 from typing import Sequence
 
 from lmdeck.formats.base import ITEM_ID, Format, LmEvalTask, OpenCompassDataset, Record
-from lmdeck.formats.files import (DataError, find_dir, get_field, no_files, read_json, rel, require_folder,
-                                  subject_key, unique_by)
+from lmdeck import names
+from lmdeck.formats.files import (DataError, check_item_size, find_dir, get_field, no_files, read_json, read_text, rel,
+                                  require_folder, unique_by)
 
 EXPECTED = "bbh/<task>.json (+ cot-prompts/<task>.txt)"
 COT_LEAD = "Let's think step by step."
@@ -54,27 +55,25 @@ HEADER_RULE = "\n-----\n"
 
 
 def _files(folder: Path) -> tuple[list[Path], dict[str, Path]]:
+    """The task files and, per task stem, its cot-prompts file (matched by :func:`lmdeck.names.key`,
+    so that a ``Boolean-Expressions.txt`` is checked with its task instead of silently skipped)."""
     folder = require_folder(folder)
     task_dir = find_dir(folder, None, "*.json", "BBH task")
     if task_dir is None:
         raise no_files(folder, "BBH", EXPECTED)
     tasks = sorted(task_dir.glob("*.json"))
-    unique_by(tasks, lambda p: subject_key(p.stem), folder, "task")
+    unique_by(tasks, lambda p: p.stem, folder, "task")
     prompt_dir = find_dir(folder, "cot-prompts", "*.txt", "BBH cot-prompts")
-    prompts = {p.stem: p for p in sorted(prompt_dir.glob("*.txt"))} if prompt_dir else {}
+    prompt_files = sorted(prompt_dir.glob("*.txt")) if prompt_dir else []
+    unique_by(prompt_files, lambda p: p.stem, folder, "cot-prompts task")
+    by_key = {names.key(p.stem): p for p in prompt_files}
+    prompts = {t.stem: by_key[names.key(t.stem)] for t in tasks if names.key(t.stem) in by_key}
     return tasks, prompts
 
 
 def source_files(folder: Path) -> list[Path]:
     tasks, prompts = _files(folder)
     return sorted(tasks + [prompts[t.stem] for t in tasks if t.stem in prompts])
-
-
-def read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise DataError(f"not UTF-8 text ({e.reason})", path) from None
 
 
 def parse_cot_prompt(path: Path) -> tuple[str, list[dict]]:
@@ -121,6 +120,7 @@ def read(folder: Path) -> list[Record]:
             where = f"example {i}"
             if not isinstance(ex, dict):
                 raise DataError(f"expected a JSON object, got {type(ex).__name__}", path, where=where)
+            check_item_size(ex, path, where=where)
             text = get_field(ex, "input", str, path, where=where)
             target = get_field(ex, "target", str, path, where=where)
             records.append(Record(task, "test", f"{rel(path, Path(folder))}#{i}", {"input": text, "target": target}))

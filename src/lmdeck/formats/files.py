@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from lmdeck import names
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -30,6 +36,100 @@ class DataError(ValueError):
         self.path = None if path is None else Path(path)
         self.line = line
         self.detail = message
+
+
+class NoDataFiles(DataError):
+    """A benchmark folder without any of its format's files (refused at parse, before any job)."""
+
+
+# --------------------------------------------------------------------------
+# Size limits (config `limits`): checked while reading, so that one huge item or file is
+# refused with its file and line instead of driving a job out of memory
+# --------------------------------------------------------------------------
+
+KIB, MIB = 1024, 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The most one item (a CSV row, a JSON line, one entry of a JSON document) and one file
+    (decompressed, for ``.gz``) may hold, in bytes. The defaults are far above the real
+    benchmarks' largest (a few KiB per item, a few MiB per file: MATH, GSM8K train, AGIEval
+    lsat-rc, GAOKAO reading comprehension, MMLU professional_law)."""
+
+    max_item_bytes: int = 256 * KIB
+    max_file_bytes: int = 64 * MIB
+
+    @classmethod
+    def from_config(cls, limits: dict | None) -> "Limits":
+        """From the config's ``limits`` section (``max_item_kib``, ``max_file_mib``); missing keys: defaults."""
+        limits = limits or {}
+        default = cls()
+        return cls(int(limits.get("max_item_kib", default.max_item_bytes / KIB) * KIB),
+                   int(limits.get("max_file_mib", default.max_file_bytes / MIB) * MIB))
+
+
+_LIMITS: ContextVar[Limits] = ContextVar("lmdeck_data_limits", default=Limits())
+
+
+@contextmanager
+def using_limits(limits: Limits) -> Iterator[Limits]:
+    """The limits every reader below applies while the block runs (default: ``Limits()``)."""
+    token = _LIMITS.set(limits)
+    try:
+        yield limits
+    finally:
+        _LIMITS.reset(token)
+
+
+def _size(n: int) -> str:
+    return f"{n / MIB:.1f} MiB" if n >= MIB else f"{n / KIB:.1f} KiB" if n >= KIB else f"{n} bytes"
+
+
+def _item_limit() -> str:
+    return f"the limit of {_size(_LIMITS.get().max_item_bytes)} per item (limits.max_item_kib)"
+
+
+def _file_limit() -> str:
+    return f"the limit of {_size(_LIMITS.get().max_file_bytes)} per file (limits.max_file_mib)"
+
+
+def check_file_size(path: Path) -> None:
+    """The file's size on disk against ``limits.max_file_mib`` (cheap: the directory listing)."""
+    size = Path(path).stat().st_size
+    if size > _LIMITS.get().max_file_bytes:
+        raise DataError(f"file is {_size(size)}, over {_file_limit()}", path)
+
+
+def check_item_size(item: Any, path: Path, line: int | None = None, where: str | None = None) -> None:
+    """One item of a JSON document (its JSON text) against ``limits.max_item_kib``."""
+    size = len(json.dumps(item, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    if size > _LIMITS.get().max_item_bytes:
+        raise DataError(f"item is {_size(size)}, over {_item_limit()}", path, line, where)
+
+
+class _Capped(io.RawIOBase):
+    """A binary stream that fails as soon as more than ``limits.max_file_mib`` bytes have come
+    out of it: a ``.gz`` file is counted decompressed, so a gzip bomb stops at the limit."""
+
+    def __init__(self, raw, path: Path) -> None:
+        super().__init__()
+        self._raw, self._path, self._read = raw, path, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._raw.readinto(buffer) or 0
+        self._read += n
+        if self._read > _LIMITS.get().max_file_bytes:
+            what = "decompressed, it is" if self._path.name.endswith(".gz") else "file is"
+            raise DataError(f"{what} over {_file_limit()}", self._path)
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 # --------------------------------------------------------------------------
@@ -71,7 +171,7 @@ def find_dir(root: Path, name: str | None, pattern: str, what: str) -> Path | No
     of the same benchmark in different layouts) -- the caller must point at one.
     """
     dirs = sorted({p.parent for p in glob_files(root, pattern)
-                   if name is None or p.parent.name == name})
+                   if name is None or names.key(p.parent.name) == names.key(name)})
     if len(dirs) > 1:
         listed = ", ".join(rel(d, root) or "." for d in dirs)
         raise DataError(f"found several {what} folders ({listed}); "
@@ -80,55 +180,93 @@ def find_dir(root: Path, name: str | None, pattern: str, what: str) -> Path | No
 
 
 def find_file(root: Path, name: str, what: str) -> Path | None:
-    """The one file called ``name`` under ``root`` (None when absent; DataError when
-    there are several)."""
-    found = glob_files(root, name)
+    """The one file called ``name`` under ``root`` (None when absent; DataError when there are
+    several, names compared with :func:`lmdeck.names.key`: ``Test.jsonl`` beside ``test.jsonl``
+    is a second copy, not a file to skip)."""
+    found = [p for p in glob_files(root, "*") if names.key(p.name) == names.key(name)]
     if len(found) > 1:
         listed = ", ".join(rel(p, root) for p in found)
         raise DataError(f"found several {what} files ({listed}); pass the folder that holds only one of them", root)
     return found[0] if found else None
 
 
-def no_files(root: Path, fmt: str, expected: str) -> DataError:
-    return DataError(f"no {fmt} files found (expected {expected})", root)
+def no_files(root: Path, fmt: str, expected: str) -> NoDataFiles:
+    return NoDataFiles(f"no {fmt} files found (expected {expected})", root)
 
 
-def unique_by(paths: Iterable[Path], key, root: Path, what: str) -> None:
-    """DataError when two files give the same ``key`` (e.g. same subject name)."""
-    seen: dict[str, Path] = {}
-    for p in paths:
-        k = key(p)
-        if k in seen:
-            raise DataError(f"two files give the same {what} {k!r}: "
-                            f"{rel(seen[k], root)} and {rel(p, root)}", root)
-        seen[k] = p
+def refuse_collisions(items: Iterable, name: Callable[[Any], str], where: Path, what: str,
+                      describe: Callable[[Any], str] = str) -> None:
+    """DataError (at ``where``) naming both when two of ``items`` have names that meet under
+    :func:`lmdeck.names.key` (case, ``-``/``_``/``.``/space)."""
+    try:
+        names.refuse_collisions(items, name, what, describe)
+    except names.NameCollision as err:
+        raise DataError(str(err), where) from None
+
+
+def unique_by(paths: Iterable[Path], name: Callable[[Path], str], root: Path, what: str) -> None:
+    """Two files whose names (e.g. subjects) meet would be one subtask: refused, naming both."""
+    refuse_collisions(paths, name, root, f"{what} names", lambda p: rel(p, root))
 
 
 # --------------------------------------------------------------------------
 # Readers (all keep line numbers for error messages)
 # --------------------------------------------------------------------------
 
-def _open_text(path: Path):
+def _open_binary(path: Path) -> io.BufferedReader:
+    """The file's bytes (decompressed for ``.gz``), failing past ``limits.max_file_mib``."""
     path = Path(path)
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
+    check_file_size(path)
+    raw = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb", buffering=0)
+    return io.BufferedReader(_Capped(raw, path))
+
+
+def _open_text(path: Path, newline: str | None = "") -> io.TextIOWrapper:
+    return io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig", newline=newline)
+
+
+def _capped_lines(f, path: Path) -> Iterator[str]:
+    """The physical lines of a text stream, each read no further than ``limits.max_item_kib``
+    (an item spans at least one line), so one huge line is refused before it is in memory."""
+    limit = _LIMITS.get().max_item_bytes
+    n = 0
+    while line := f.readline(limit + 1):
+        n += 1
+        if len(line) > limit:  # characters; each is at least one byte
+            raise DataError(f"line is over {_item_limit()}", path, n)
+        yield line
+
+
+@contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    """csv's own field limit (process-wide) set to the item limit while one file is read."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def read_csv(path: Path) -> list[tuple[int, list[str]]]:
     """Rows of a CSV file as ``(line, cells)``; ``line`` is the 1-based physical
-    line where the record starts (quoted cells may span lines). Blank lines are skipped."""
+    line where the record starts (quoted cells may span lines). Blank lines are skipped.
+    A row over ``limits.max_item_kib`` is refused with its line."""
     out: list[tuple[int, list[str]]] = []
+    limit = _LIMITS.get().max_item_bytes
     try:
-        with _open_text(path) as f:
-            reader = csv.reader(f)
+        with _open_text(path) as f, _csv_field_limit(limit):
+            reader = csv.reader(_capped_lines(f, path))
             start = 1
             try:
                 for row in reader:
+                    if sum(len(cell.encode("utf-8", "surrogatepass")) for cell in row) > limit:
+                        raise DataError(f"row is over {_item_limit()}", path, start)
                     if row and any(cell.strip() for cell in row):
                         out.append((start, row))
                     start = reader.line_num + 1
             except csv.Error as e:
+                if "field limit" in str(e):
+                    raise DataError(f"a cell is over {_item_limit()}", path, start) from None
                 raise DataError(f"malformed CSV ({e})", path, reader.line_num) from None
     except UnicodeDecodeError as e:
         raise DataError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from None
@@ -159,11 +297,23 @@ def check_columns(path: Path, line: int, row: Sequence[str], n: int) -> None:
 
 
 def read_jsonl(path: Path) -> list[tuple[int, dict]]:
-    """Objects of a JSON-lines file (``.gz`` allowed) as ``(line, obj)``; blank lines skipped."""
+    """Objects of a JSON-lines file (``.gz`` allowed) as ``(line, obj)``; blank lines skipped.
+    Each line is read no further than ``limits.max_item_kib`` before it is parsed."""
     out: list[tuple[int, dict]] = []
+    limit = _LIMITS.get().max_item_bytes
     try:
-        with _open_text(path) as f:
-            for n, text in enumerate(f, 1):
+        with _open_binary(path) as f:
+            n = 0
+            while raw := f.readline(limit + 1):
+                n += 1
+                if len(raw) > limit:
+                    raise DataError(f"line is over {_item_limit()}", path, n)
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise DataError(f"not UTF-8 text ({e.reason})", path, n) from None
+                if n == 1:
+                    text = text.removeprefix("\ufeff")
                 if not text.strip():
                     continue
                 try:
@@ -173,19 +323,28 @@ def read_jsonl(path: Path) -> list[tuple[int, dict]]:
                 if not isinstance(obj, dict):
                     raise DataError(f"expected a JSON object, got {type(obj).__name__}", path, n)
                 out.append((n, obj))
-    except UnicodeDecodeError as e:
-        raise DataError(f"not UTF-8 text ({e.reason})", path) from None
     except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError
         raise DataError(f"cannot read file ({e})", path) from None
     return out
 
 
 def read_json(path: Path) -> Any:
+    """One JSON document (within ``limits.max_file_mib``); its items are checked by the caller
+    (:func:`check_item_size`)."""
     try:
-        with open(path, encoding="utf-8-sig") as f:
+        with _open_text(path) as f:
             return json.load(f)
     except json.JSONDecodeError as e:
         raise DataError(f"not valid JSON ({e.msg} at column {e.colno})", path, e.lineno) from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"not UTF-8 text ({e.reason})", path) from None
+
+
+def read_text(path: Path) -> str:
+    """A whole text file (within ``limits.max_file_mib``), universal newlines."""
+    try:
+        with _open_text(path, newline=None) as f:
+            return f.read()
     except UnicodeDecodeError as e:
         raise DataError(f"not UTF-8 text ({e.reason})", path) from None
 
@@ -228,7 +387,7 @@ def split_files(folder: Path, label: str, suffixes: dict[str, str], required: st
     CMMLU): ``<split>/<subject><suffix>.csv`` for each split in ``suffixes`` (e.g.
     ``{"dev": "_dev", "test": "_test"}``), the split folders found wherever they sit under
     ``folder``. The ``required`` split must exist; two files of one split whose subject names
-    meet (case, ``-`` vs ``_``) are refused, naming both."""
+    meet under :func:`lmdeck.names.key` (case, ``-`` vs ``_``) are refused, naming both."""
     out = []
     for split, suffix in suffixes.items():
         pattern = f"*{suffix}.csv"
@@ -238,14 +397,9 @@ def split_files(folder: Path, label: str, suffixes: dict[str, str], required: st
                 raise no_files(folder, label, expected)
             continue
         files = sorted(split_dir.glob(pattern))
-        unique_by(files, lambda p, s=suffix: subject_key(stem_without(p, s)), folder, f"{split} subject")
+        unique_by(files, lambda p, s=suffix: stem_without(p, s), folder, f"{split} subject")
         out += [(stem_without(p, suffix), split, p) for p in files]
     return sorted(out)
-
-
-def subject_key(name: str) -> str:
-    """How subject names are compared for collisions: case and ``-``/``_``/space folded."""
-    return name.lower().replace("-", "_").replace(" ", "_")
 
 
 def stem_without(path: Path, suffix: str) -> str:

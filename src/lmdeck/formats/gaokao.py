@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Sequence
 
 from lmdeck.formats.base import Format, OpenCompassDataset, Record
-from lmdeck.formats.files import (DataError, find_dir, get_field, glob_files, no_files, read_json, rel)
+from lmdeck.formats.files import (DataError, check_item_size, find_dir, get_field, glob_files, no_files, read_json,
+                                  rel, unique_by)
 
 EXPECTED = "Data/Objective_Questions/<keyword>.json"
 FOLDER = "Multiple-choice_Questions"  # where GaokaoBenchDataset looks (the configs' `filename`)
@@ -63,6 +64,9 @@ def source_files(folder: Path) -> list[Path]:
     files = sorted(objective.glob("*.json")) if objective else glob_files(folder, "*.json")
     if not files:
         raise no_files(folder, "GAOKAO-Bench", EXPECTED)
+    # Without an Objective_Questions folder the search is recursive: two files of one keyword
+    # (two copies, or names that differ in case or -/_) would pool into one subtask.
+    unique_by(files, lambda p: p.stem, folder, "keyword")
     for path in files:
         if path.stem not in MCQ_TYPES:
             raise DataError(f"{path.stem!r} is not one of the multiple-choice keywords of OpenCompass's "
@@ -101,6 +105,7 @@ def read(folder: Path) -> list[Record]:
             where = f"example {i}"
             if not isinstance(ex, dict):
                 raise DataError("expected a JSON object", path, where=where)
+            check_item_size(ex, path, where=where)
             question = get_field(ex, "question", str, path, where=where)
             if not question.strip():
                 raise DataError("empty question", path, where=where)

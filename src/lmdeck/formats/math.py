@@ -46,8 +46,9 @@ from pathlib import Path
 from typing import Sequence
 
 from lmdeck.formats.base import ITEM_ID, Format, LmEvalTask, OpenCompassDataset, Record
-from lmdeck.formats.files import (DataError, find_file, get_field, glob_files, no_files, read_json, read_jsonl,
-                                  rel, require_folder, subject_key, unique_by)
+from lmdeck import names
+from lmdeck.formats.files import (DataError, check_item_size, find_file, get_field, glob_files, no_files, read_json,
+                                  read_jsonl, rel, require_folder, unique_by)
 
 EXPECTED = "MATH/{train,test}/<type>/<n>.json or <split>.jsonl (e.g. data/math/test.jsonl, + train.jsonl)"
 # MATH's `type` values -> EleutherAI/hendrycks_math config names (lm-eval's dataset_name).
@@ -110,8 +111,10 @@ def _natural(path: Path) -> tuple:
 
 def _jsonl_layout(folder: Path) -> list[tuple[str, Path]]:
     """``[(split, file)]`` of the JSON-lines form: ``train.jsonl`` is train, the rest test."""
-    evals = [p for p in glob_files(folder, "*.jsonl") if p.name != "train.jsonl"]
-    unique_by(evals, lambda p: subject_key(p.stem), folder, "file name")
+    # names compared as everywhere (lmdeck.names): a `Train.jsonl` is the train split, and
+    # beside a `train.jsonl` it is a second copy (refused by find_file), never extra test problems
+    evals = [p for p in glob_files(folder, "*.jsonl") if names.key(p.name) != names.key("train.jsonl")]
+    unique_by(evals, lambda p: p.stem, folder, "file")
     train = find_file(folder, "train.jsonl", "MATH train.jsonl")
     return [("test", p) for p in evals] + ([("train", train)] if train else [])
 
@@ -152,7 +155,9 @@ def read(folder: Path) -> list[Record]:
     folder = Path(folder)
     records = []
     for split, type_folder, path in per_problem:
-        subtask, fields = _problem(read_json(path), path, folder_type=type_folder)
+        problem = read_json(path)
+        check_item_size(problem, path)
+        subtask, fields = _problem(problem, path, folder_type=type_folder)
         records.append(Record(subtask, split, rel(path, folder), fields))
     for split, path in jsonl:
         rows = read_jsonl(path)

@@ -56,8 +56,8 @@ from lmdeck.harness.code_eval import CodeEval  # noqa: F401  (evaluate picks thi
 '''
 
 _WARNING = """
-The "code_eval" metric executes untrusted model-generated code (here in lmdeck's
-sandbox, which is defence in depth, not a security boundary; see lmdeck.sandbox).
+The "code_eval" metric executes untrusted model-generated code (here inside lmdeck's
+bubblewrap sandbox; see lmdeck.sandbox).
 Opt in to code execution in the lmdeck run config, or set HF_ALLOW_CODE_EVAL="1".
 """
 

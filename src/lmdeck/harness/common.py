@@ -3,7 +3,8 @@
 A harness job evaluates one model on all of its benchmarks for one harness (the model
 loads once). Each benchmark's result lands in its own folder with a `run.json` written
 last; a later job whose fingerprint for that benchmark is unchanged reuses it, so adding
-a benchmark to the config evaluates only the new one.
+a benchmark to the config evaluates only the new one, provided the folder still holds exactly
+what was written (lmdeck.harness.cache_index).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import os
 import shutil
 import sys
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lmdeck import fileio
+from lmdeck import console, fileio
+from lmdeck.harness import cache_index
 
 def data_info(bench: dict) -> dict:
     """The prepared native data's provenance (native.json, written by the data step)."""
@@ -31,12 +34,16 @@ def data_info(bench: dict) -> dict:
 
 def prepare_code_execution(spec: dict) -> None:
     """Model-written code runs only with the config's opt-in: then lm-eval's `code_eval` metric is
-    served offline by lmdeck (lmdeck.harness.code_eval) and runs each program in lmdeck's sandbox."""
+    served offline by lmdeck (lmdeck.harness.code_eval) and runs each program in lmdeck's bubblewrap
+    sandbox (lmdeck.sandbox); without a working bwrap the job stops here (SandboxUnavailable)."""
     if not spec.get("allow_code_execution"):
         return
     if not any(b["format"] == "humaneval" for b in spec["benchmarks"]):
         return
+    from lmdeck import sandbox
     from lmdeck.harness import code_eval
+
+    sandbox.require()  # no bubblewrap, no code execution: refused before the model loads
 
     cache = Path(spec.get("modules_cache", "results/hf_modules")).resolve()
     code_eval.install_offline_metric(cache)
@@ -69,11 +76,69 @@ def fingerprint(spec: dict, bench: dict, model_sha: str, data_sha: str, harness_
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def is_cached(bench_dir: Path, expected: str) -> bool:
+def cache_problem(bench_dir: Path, expected: str) -> str | None:
+    """Why the benchmark's folder cannot be reused: None when it can, "" when there is none.
+
+    A run.json that does not parse or holds no fingerprint (a partial write, corruption) counts
+    as absent; so does a folder that is no longer what its job wrote (lmdeck.harness.cache_index).
+    """
+    if not bench_dir.exists():
+        return ""
     run_file = bench_dir / "run.json"
-    if not run_file.exists():
-        return False
-    return json.loads(run_file.read_text(encoding="utf-8")).get("fingerprint") == expected
+    try:
+        run = json.loads(run_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "its last evaluation did not finish (no run.json)"
+    except (OSError, ValueError):
+        return "its run.json is unreadable"
+    if not isinstance(run, dict) or not isinstance(run.get("fingerprint"), str):
+        return "its run.json holds no fingerprint"
+    if run["fingerprint"] != expected:
+        return "its model, data or settings changed"
+    return cache_index.problem(bench_dir)
+
+
+def read_manifest(path: str | Path) -> dict:
+    """A job's manifest; {} when there is none or it does not parse (the job then runs anyway)."""
+    try:
+        recorded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def has_failures(manifest: dict) -> bool:
+    entries = manifest.get("benchmarks")
+    return isinstance(entries, list) and any(isinstance(e, dict) and e.get("status", "ok") != "ok" for e in entries)
+
+
+def retry_token(manifest: Path) -> str:
+    """Part of the harness job's params (its rerun trigger), read when the workflow is parsed and
+    never written there, so a dry-run changes nothing.
+
+    A manifest that records failed benchmarks (a --keep-going run) gives a token unique to that
+    run: the params differ from those Snakemake recorded, and the job runs again (reusing the
+    benchmarks that succeeded). The job stores the token it ran with in its new manifest; a
+    manifest without failures gives that stored token back, so the params stay the same and the
+    job does not run a second time."""
+    recorded = read_manifest(manifest)
+    if has_failures(recorded):
+        return f"retry failed run {recorded.get('failed_run', '')}"
+    return str(recorded.get("retry", ""))
+
+
+def run_controls(manifest: Path, rerun: str, requested: str) -> dict:
+    """What the job spec gains besides the config: the retry token (above), and with
+    `--config rerun=all` the order to ignore the cache, stamped with the time the run was asked
+    for, so that every such run changes the params and re-evaluates everything. Both are absent
+    by default, so the spec of an ordinary run is the config's alone."""
+    controls = {}
+    token = retry_token(manifest)
+    if token:
+        controls["retry"] = token
+    if rerun == "all":
+        controls.update(rerun="all", rerun_requested=requested)
+    return controls
 
 
 class JobFailed(RuntimeError):
@@ -86,8 +151,7 @@ class Job:
     A failed benchmark never stops the others. At the end, failures either stop the job
     (the default: Snakemake then reports the job and its log) or, when Snakemake runs with
     --keep-going (LMDECK_KEEP_GOING=1), are recorded in the manifest so the deck can still be
-    made and name what is missing; the next run sees them and runs the job again
-    (rules/common.smk: retry_failed_jobs).
+    made and name what is missing; the next run sees them and runs the job again (retry_token).
     """
 
     def __init__(self, spec: dict, manifest: Path, version: str, log: str | None = None):
@@ -102,11 +166,18 @@ class Job:
             data = data_info(bench)
             expected = fingerprint(spec, bench, self.model_sha, data["native_sha256"], version)
             self.expected[bench["name"]] = (expected, data)
-            cached = is_cached(self.bench_dir(bench), expected)
+            why = cache_problem(self.bench_dir(bench), expected)
+            if why is None and spec.get("rerun") == "all":
+                why = "the run asks for everything again (rerun=all)"
+            cached = why is None
             self.entries[bench["name"]] = {"benchmark": bench["name"], "dir": str(self.bench_dir(bench)), "run": bench,
                                            "cached": cached, "status": "ok"}
             if not cached:
+                if why:
+                    console.notice(f"{spec['harness']} {spec['model']['name']} × {bench['name']}: {why}; "
+                                   "evaluating again")
                 # Nothing of an older evaluation of this benchmark may be read as this one's.
+                cache_index.forget(self.bench_dir(bench))
                 shutil.rmtree(self.bench_dir(bench), ignore_errors=True)
                 self.todo.append(bench)
 
@@ -125,6 +196,7 @@ class Job:
                          harness_version=self.version, model_sha256=self.model_sha,
                          data_sha256=data["data_sha256"], shots=bench.get("shots"), variant=bench.get("variant"),
                          max_gen_toks=bench.get("max_gen_toks"), device=self.device)
+        cache_index.record(self.bench_dir(bench))
 
     def failed(self, bench: dict, error: BaseException) -> None:
         import traceback
@@ -139,8 +211,13 @@ class Job:
             names = ", ".join(f"{self.spec['model']['name']} × {e['benchmark']}" for e in failures)
             raise JobFailed(f"{self.spec['harness']} failed for {names}: {failures[0]['error']}"
                             + (f" (log: {self.log})" if self.log else ""))
-        fileio.write_json(self.manifest, {"harness": self.spec["harness"], "model": self.spec["model"]["name"],
-                                          "benchmarks": list(self.entries.values())})
+        manifest = {"harness": self.spec["harness"], "model": self.spec["model"]["name"],
+                    "benchmarks": list(self.entries.values())}
+        if failures:
+            manifest["failed_run"] = uuid.uuid4().hex  # makes the next run's retry token new
+        if self.spec.get("retry"):
+            manifest["retry"] = self.spec["retry"]  # the token this job ran with (retry_token)
+        fileio.write_json(self.manifest, manifest)
 
 
 def device_name(device: str) -> str:
