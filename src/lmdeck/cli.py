@@ -113,9 +113,10 @@ def cmd_deck(args) -> None:
 
 
 def cmd_export(args) -> None:
+    from lmdeck import resources
     from lmdeck.export import export
 
-    export(Path(args.deck), Path(args.theme), args.format, Path(args.out))
+    export(Path(args.deck), Path(args.theme) if args.theme else resources.theme(), args.format, Path(args.out))
 
 
 def cmd_sandbox_run(args) -> None:
@@ -215,13 +216,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--report", required=True)
     s.add_argument("--attachments", required=True, help="folder of the deck's images")
     s.add_argument("--preview", action="store_true", help="show the paper preview on the title slide")
-    s.add_argument("--templates", help="template folder (default: the repo's templates/)")
+    s.add_argument("--templates", help="template folder (default: lmdeck's own templates)")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_deck)
 
     s = sub.add_parser("export", help="marp-cli: deck -> html, pdf, or a folder with one png per slide")
     s.add_argument("--deck", required=True)
-    s.add_argument("--theme", required=True)
+    s.add_argument("--theme", help="Marp theme CSS (default: lmdeck's own lmdeck.css)")
     s.add_argument("--format", required=True, choices=["html", "pdf", "png"])
     s.add_argument("--out", required=True, help="the html/pdf file, or the png folder")
     s.set_defaults(func=cmd_export)

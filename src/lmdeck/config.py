@@ -11,11 +11,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from lmdeck import formats, strict_yaml
+from lmdeck import formats, resources, strict_yaml
 from lmdeck.formats import HARNESSES, DataError
 from lmdeck.names import NameCollision, refuse_collisions
 
-SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+SCHEMA = resources.schema()
 MODELS_DIR = "results/models"
 DATA_DIR = "results/data"
 

@@ -22,10 +22,11 @@ from jinja2 import ChainableUndefined, Environment, FileSystemLoader, TemplateNo
 from markupsafe import Markup
 from tabulate import tabulate
 
+from lmdeck import resources
 from lmdeck.fileio import write_text
 from lmdeck.markdown import MISSING_NOTE, escape, fmt, safe_url
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = resources.templates()  # the default; `report.templates` / --templates replace it
 
 
 SLIDE_BREAK = Markup("\n\n---\n\n")  # blank lines around it, else Markdown reads a heading underline

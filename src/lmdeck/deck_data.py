@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from lmdeck import __version__, tables
+from lmdeck import __version__, resources, tables
 from lmdeck.fileio import write_json
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = resources.checkout()  # None for an installed package: no commit to report
 
 
 def package_version(name: str) -> str:
@@ -67,7 +67,7 @@ def provenance(scores: pd.DataFrame, spec: dict, benchmarks_dir: Path) -> dict:
         "versions": [("lmdeck", __version__), ("lm-eval", package_version("lm_eval")),
                      ("OpenCompass", package_version("opencompass")), ("transformers", package_version("transformers")),
                      ("torch", package_version("torch")), ("Snakemake", package_version("snakemake"))],
-        "git_commit": git_commit(REPO),
+        "git_commit": git_commit(REPO) if REPO else "unknown",
         "run_date": started[-1] if started else "–",
         "hardware": ", ".join(devices) or "–",
         "models": models,

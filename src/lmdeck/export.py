@@ -3,7 +3,7 @@
 One format per call, so each is its own Snakemake job of the `export` target: the html needs no
 browser (~1 s); pdf and png start a Chromium each.
 HTML in the Markdown stays disabled (`--html` is never passed). Chromium is found through
-CHROME_PATH or the PATH; marp-cli through the repo's node_modules, else npx.
+CHROME_PATH or the PATH; marp-cli through the checkout's node_modules, else the PATH, else npx.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from lmdeck import resources
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = resources.checkout()  # None for an installed package
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FORMATS = {"html": (), "pdf": ("--pdf",), "png": ("--images", "png")}
 NEEDS_BROWSER = {"pdf", "png"}
@@ -31,12 +32,15 @@ def find_browser() -> str | None:
 
 
 def marp_command() -> list[str]:
-    local = REPO / "node_modules" / ".bin" / "marp"
-    if local.exists():
+    local = REPO / "node_modules" / ".bin" / "marp" if REPO else None
+    if local and local.exists():
         return [str(local)]
+    if shutil.which("marp"):  # an installed lmdeck has no node_modules beside it
+        return [shutil.which("marp")]
     if shutil.which("npx"):
         return ["npx", "--no-install", "@marp-team/marp-cli"]
-    raise ExportError("marp-cli not found: run `npm install` in the repository (make setup does it)")
+    raise ExportError("marp-cli not found: run `npm install` in the repository (make setup does it), "
+                      "or put `marp` on the PATH")
 
 
 def marp_args(deck: Path, theme: Path, out: Path, fmt: str = "html") -> tuple[list[str], dict]:
