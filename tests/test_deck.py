@@ -113,7 +113,7 @@ def test_user_text_is_escaped(tmp_path):
     frame, spec = hostile_frame()
     report = {"name": "x", "title": "T <i>t</i>", "sections": ["title", "benchmarks", "results"],
               "paper": {"url": "https://example.org/a(b)"}}
-    md = deck_data.render_scores(report, spec, frame, {}, tmp_path)
+    md = deck.render_scores(report, spec, frame, {}, tmp_path)
     assert "a\\|b &lt;b&gt;x&lt;/b&gt; (measured)" in md
     assert "<script>" not in md and "<b>" not in md and "<i>" not in md
     assert "49" not in md.replace("50.0", "")  # {{ 7*7 }} is text, never evaluated
@@ -127,7 +127,7 @@ def test_hostile_deck_exports_without_active_content(tmp_path):
     frame, spec = hostile_frame()
     report = {"name": "x", "title": "T", "sections": ["benchmarks", "results"]}
     md_path = tmp_path / "x.md"
-    md_path.write_text(deck_data.render_scores(report, spec, frame, {}, tmp_path), encoding="utf-8")
+    md_path.write_text(deck.render_scores(report, spec, frame, {}, tmp_path), encoding="utf-8")
     export.run_marp(md_path, ROOT / "templates" / "lmdeck.css", tmp_path / "x.html")
     html = (tmp_path / "x.html").read_text(encoding="utf-8")
     body = html.split("<body", 1)[1]
@@ -138,7 +138,7 @@ def test_hostile_deck_exports_without_active_content(tmp_path):
 def test_unknown_section_names_the_field(tmp_path):
     frame, spec = hostile_frame()
     with pytest.raises(deck.DeckError, match="report.sections.*nope"):
-        deck_data.render_scores({"name": "x", "title": "T", "sections": ["nope"]}, spec, frame, {}, tmp_path)
+        deck.render_scores({"name": "x", "title": "T", "sections": ["nope"]}, spec, frame, {}, tmp_path)
 
 
 def test_template_edit_rerenders_without_harness_jobs(workflow):

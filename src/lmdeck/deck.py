@@ -71,9 +71,7 @@ def report_defaults() -> dict:
     """The schema's defaults for the `report` section (Snakemake fills them; direct callers may not)."""
     import yaml
 
-    from lmdeck.config import SCHEMA
-
-    props = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))["properties"]["report"]["properties"]
+    props = yaml.safe_load(resources.schema().read_text(encoding="utf-8"))["properties"]["report"]["properties"]
     return {key: prop["default"] for key, prop in props.items() if "default" in prop}
 
 
@@ -143,3 +141,11 @@ def find_assets(attachments: Path, deck_dir: Path, with_preview: bool) -> dict[s
 def write_deck(out: Path, report: dict, data_json: Path, assets: dict, template_dir: Path = TEMPLATES) -> None:
     data = json.loads(Path(data_json).read_text(encoding="utf-8"))
     write_text(out, render(report, data, assets, template_dir))
+
+
+def render_scores(report: dict, spec: dict, scores, assets: dict, benchmarks_dir: Path,
+                  template_dir: Path | None = None, failures=None) -> str:
+    """The deck-data and deck steps in one call, from a score table (tests, the render-scale benchmark)."""
+    from lmdeck import deck_data
+
+    return render(report, deck_data.build(spec, scores, failures, benchmarks_dir), assets, template_dir or TEMPLATES)

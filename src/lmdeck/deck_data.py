@@ -150,12 +150,3 @@ def write(out: Path, spec: dict, scores_csv: Path, failures_csv: Path, benchmark
     from lmdeck.scores import read, read_failures
 
     write_json(out, build(spec, read(scores_csv), read_failures(failures_csv), benchmarks_dir))
-
-
-def render_scores(report: dict, spec: dict, scores: pd.DataFrame, assets: dict, benchmarks_dir: Path,
-                  template_dir: Path | None = None, failures: pd.DataFrame | None = None) -> str:
-    """Both steps in one call (tests, the render-scale benchmark)."""
-    from lmdeck import deck
-
-    return deck.render(report, build(spec, scores, failures, benchmarks_dir), assets,
-                       template_dir or deck.TEMPLATES)

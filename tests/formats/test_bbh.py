@@ -11,7 +11,8 @@ import native_tasks
 import yaml
 
 from lmdeck.formats import DataError, allowed_shots, check_shots
-from lmdeck.formats.bbh import FORMAT, cot_prompt_differences, parse_cot_prompt
+from lmdeck.formats.bbh import FORMAT, parse_cot_prompt
+from lmdeck.harness.exemplars import bbh_cot_prompt_differences as cot_prompt_differences
 from lmdeck.harness.lmeval import builtin_tasks, tasks_root
 
 ROOT = Path(__file__).parents[2]

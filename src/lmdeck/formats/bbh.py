@@ -18,7 +18,8 @@ which is lm-eval's ``dataset_name`` (e.g. ``boolean_expressions``).
 
 The folder's ``cot-prompts`` files are read and checked (every exemplar must be a ``Q: ...`` /
 ``A: Let's think step by step.`` block) but never used for prompts: the native task carries
-its own copy of the authors' exemplars. :func:`cot_prompt_differences` compares the two:
+its own copy of the authors' exemplars. :func:`lmdeck.harness.exemplars.bbh_cot_prompt_differences`
+compares the two:
 the authors' files (BIG-Bench-Hard @ 9ee07bd; checked for boolean_expressions,
 causal_judgement, date_understanding) agree exactly with lm-eval's copies, so there the
 native prompt is the authors' CoT prompt; lmdeck's demo folder ships exemplars of its own,
@@ -54,7 +55,7 @@ COT_LEAD = "Let's think step by step."
 HEADER_RULE = "\n-----\n"
 
 
-def _files(folder: Path) -> tuple[list[Path], dict[str, Path]]:
+def task_files(folder: Path) -> tuple[list[Path], dict[str, Path]]:
     """The task files and, per task stem, its cot-prompts file (matched by :func:`lmdeck.names.key`,
     so that a ``Boolean-Expressions.txt`` is checked with its task instead of silently skipped)."""
     folder = require_folder(folder)
@@ -72,7 +73,7 @@ def _files(folder: Path) -> tuple[list[Path], dict[str, Path]]:
 
 
 def source_files(folder: Path) -> list[Path]:
-    tasks, prompts = _files(folder)
+    tasks, prompts = task_files(folder)
     return sorted(tasks + [prompts[t.stem] for t in tasks if t.stem in prompts])
 
 
@@ -106,7 +107,7 @@ def parse_cot_prompt(path: Path) -> tuple[str, list[dict]]:
 
 
 def read(folder: Path) -> list[Record]:
-    tasks, prompts = _files(folder)
+    tasks, prompts = task_files(folder)
     records = []
     for path in tasks:
         task = path.stem
@@ -127,33 +128,6 @@ def read(folder: Path) -> list[Record]:
         if task in prompts:
             parse_cot_prompt(prompts[task])  # checked, not used (see the module docstring)
     return records
-
-
-def cot_prompt_differences(folder: Path, variant: str = "bbh_cot_fewshot") -> dict[str, list[str]]:
-    """Per task with a cot-prompts file: how its description and exemplars differ from the
-    exemplars lm-eval's ``variant`` task carries (empty list: identical)."""
-    from lmdeck.harness.lmeval import builtin_tasks
-
-    tasks, prompts = _files(folder)
-    builtin = builtin_tasks(FORMAT.lm_eval[variant])
-    out: dict[str, list[str]] = {}
-    for path in tasks:
-        if path.stem not in prompts or path.stem not in builtin:
-            continue
-        description, exemplars = parse_cot_prompt(prompts[path.stem])
-        cfg = builtin[path.stem][2]
-        samples = (cfg.get("fewshot_config") or {}).get("samples") or []
-        diffs = []
-        if cfg.get("description", "").strip() != description:
-            diffs.append("description")
-        if len(samples) != len(exemplars):
-            diffs.append(f"{len(exemplars)} exemplars in the file, {len(samples)} in lm-eval")
-        for n, (mine, theirs) in enumerate(zip(exemplars, samples), 1):
-            for key in ("input", "target"):
-                if mine[key] != theirs.get(key):
-                    diffs.append(f"exemplar {n} {key} (line {mine['line']})")
-        out[path.stem] = diffs
-    return out
 
 
 def lm_eval_row(rec: Record) -> dict:
