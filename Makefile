@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: setup system report test bench clean
+.PHONY: setup system report test lint bench clean
 
 setup: $(STAMP) $(NODE_STAMP) system
 
@@ -35,6 +35,14 @@ report: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# The gates of .ci/run: Python lint and format, Snakefile format, Snakemake's own lint, the layers contract.
+lint: setup
+	$(VENV)/bin/ruff check src tests bench ci
+	$(VENV)/bin/ruff format --check src tests bench ci
+	$(VENV)/bin/snakefmt --check Snakefile rules
+	$(PY) ci/check_workflow_lint.py
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	$(PY) bench/run.py
