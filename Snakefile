@@ -8,7 +8,7 @@ min_version("9.0")
 # never merged over the default (a second report must not inherit the BlueLM text).
 if not workflow.config_settings.configfiles:
 
-    configfile: "config/config.yaml"
+    configfile: f"{workflow.basedir}/config/config.yaml"  # found from the workflow, whatever --directory says
 
 
 

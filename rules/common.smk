@@ -18,6 +18,12 @@ from lmdeck.harness import common as harness_common
 # whatever walks the config later): re-read its config files strictly first (lmdeck.strict_yaml).
 strict_yaml.check_files(workflow.configfiles)
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+# Relative paths resolve against the folder of the config file that holds them (--config values and
+# defaults: the workflow's folder); made absolute once, here, so nothing depends on the working
+# directory (config/README.md, "Paths"). A missing folder stops the parse, naming field and path.
+config.update(lmconfig.with_absolute_paths(
+    config, workflow.basedir, workflow_dir=workflow.basedir, check=True,
+    sources=lmconfig.config_sources(workflow.configfiles, workflow.config_settings.config, workflow.basedir)))
 lmconfig.check(config)
 lmreported.check(config)  # the reported CSVs: a bad one stops `snakemake -n`, not only the merge
 
@@ -61,7 +67,7 @@ def data_files(wildcards):
 
 def corpus_files(wildcards):
     build = lmconfig.model_by_name(config, wildcards.model)["build"]
-    return sorted(str(p) for p in Path(build.get("corpus", "data/demo")).rglob("*") if p.is_file())
+    return sorted(str(p) for p in Path(build["corpus"]).rglob("*") if p.is_file())  # absolute (above)
 
 
 def harness_inputs(harness):

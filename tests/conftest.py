@@ -21,10 +21,10 @@ def default_config() -> dict:
 
 
 def absolutize(config: dict) -> dict:
-    """Config paths are relative to the repo; tests run Snakemake in a tmp dir."""
+    """The shipped configs' paths are relative to config/ (their folder); tests run Snakemake in a tmp dir."""
     from lmdeck.config import with_absolute_paths
 
-    return with_absolute_paths(config, ROOT)
+    return with_absolute_paths(config, ROOT / "config", workflow_dir=ROOT)
 
 
 def jobs_run(proc) -> list[str]:

@@ -67,7 +67,7 @@ def test_models_and_benchmarks_are_the_reports(config):
     # Every model is compared with a row of the reported table it lands in.
     reported = {}
     for entry in config["reported"]:
-        with open(ROOT / entry["file"], encoding="utf-8") as f:
+        with open(ROOT / "config" / entry["file"], encoding="utf-8") as f:
             reported[entry["table"]] = {line.split(",", 1)[0] for line in f.readlines()[1:]}
     for model in models.values():
         assert model["reported_as"] in reported[model["kind"]], model["name"]

@@ -11,10 +11,10 @@ from lmdeck import console
 
 
 def cmd_build_model(args) -> None:
-    from lmdeck.demo_models import build_model
+    from lmdeck.demo_models import build_model, default_corpus
 
     spec = json.loads(args.spec)
-    build_model(args.out, spec["architecture"], spec.get("corpus", "data/demo"), seed=spec.get("seed", 0),
+    build_model(args.out, spec["architecture"], spec.get("corpus") or default_corpus(), seed=spec.get("seed", 0),
                 hidden_size=spec.get("hidden_size", 64), layers=spec.get("layers", 2), heads=spec.get("heads", 4),
                 vocab_size=spec.get("vocab_size", 1024))
 

@@ -7,6 +7,7 @@ that turns the config into what a harness job needs.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,25 +153,108 @@ def harness_run(bench: dict, harness: str, kind: str = "base") -> HarnessRun:
     return next(r for r in harness_runs(bench, kind=kind) if r.harness == harness)
 
 
-def with_absolute_paths(config: dict, root: str | Path) -> dict:
-    """A copy of `config` whose relative paths (data folders, tokenizer corpus, reported CSVs,
-    local paper PDFs) are resolved against `root`, for runs in another working directory."""
+# --- paths ---------------------------------------------------------------------------------------
+# The one rule (config/README.md, "Paths"): a relative path in a config resolves against the folder of
+# the config file that holds it; values given with Snakemake's --config, and defaults, against the
+# workflow's folder. The workflow applies it once at parse, so every job sees absolute paths whatever
+# the working directory (--directory).
+
+# The fields that hold paths, by the top-level entry a config file sets: Snakemake merges config files
+# and --config in order, mappings key by key and lists whole, so the last source that sets one of these
+# is where all its paths come from.
+PATH_FIELDS = (("models",), ("benchmarks",), ("reported",), ("report", "paper", "pdf"), ("report", "templates"))
+# A model `path` written like one is a local folder; anything else (org/name) is a hub id unless that folder exists.
+_LOCAL_PREFIXES = ("/", "./", "../", "~")
+
+
+@dataclass(frozen=True)
+class PathBase:
+    """Where a source's relative paths resolve, and how an error message says so."""
+
+    folder: Path
+    label: str
+
+
+def config_sources(configfiles, overrides: dict, workflow_dir: str | Path) -> list[tuple[dict | None, PathBase]]:
+    """Snakemake's config sources in merge order: each config file (None: not read, it is the only one
+    and so sets every field), then the --config values."""
+    files = [Path(f).absolute() for f in configfiles]
+    sources: list[tuple[dict | None, PathBase]] = [
+        (strict_yaml.load(f) if len(files) > 1 else None, PathBase(f.parent, f"the folder of the config file {f}"))
+        for f in files]
+    if overrides:
+        sources.append((dict(overrides), PathBase(Path(workflow_dir).absolute(),
+                                                  f"the workflow's folder {Path(workflow_dir).absolute()} (a --config value)")))
+    return sources
+
+
+def _sets(mapping: dict | None, field: tuple[str, ...]) -> bool:
+    if mapping is None:
+        return True
+    for key in field:
+        if not isinstance(mapping, dict) or key not in mapping:
+            return False
+        mapping = mapping[key]
+    return True
+
+
+def with_absolute_paths(config: dict, root: str | Path, *, sources=(), workflow_dir: str | Path | None = None,
+                        check: bool = False) -> dict:
+    """A copy of `config` with every relative path made absolute (see "Paths" above): data folders,
+    the tokenizer corpus (default: the demo data beside the workflow), a local model folder, reported
+    CSVs, local paper PDFs, the template folder. `root`: where paths resolve when `sources` (from
+    config_sources) do not say; `workflow_dir`: the workflow's folder (default: this checkout's).
+    check: a folder (or reported CSV written relative) that does not exist is a ConfigError naming
+    the field, the absolute path and, for a relative one, the folder it was resolved against."""
     import copy
 
-    root = Path(root)
+    from lmdeck.demo_models import default_corpus
+
+    fallback = PathBase(Path(root).absolute(), f"{Path(root).absolute()}")
+    bases = {}
+    for field in PATH_FIELDS:
+        bases[field] = fallback
+        for mapping, base in sources:
+            if _sets(mapping, field):
+                bases[field] = base
     config = copy.deepcopy(config)
-    for bench in config["benchmarks"]:
-        if bench.get("data", "builtin") != "builtin":
-            bench["data"] = str((root / bench["data"]).resolve())
-    for model in config["models"]:
-        if "build" in model:
-            model["build"]["corpus"] = str((root / model["build"].get("corpus", "data/demo")).resolve())
-    for rep in config.get("reported", []):
-        rep["file"] = str((root / rep["file"]).resolve())
-    paper = config.get("report", {}).get("paper", {})
-    if isinstance(paper.get("pdf"), list):
-        paper["pdf"] = [p if p.startswith(("http://", "https://")) else str((root / p).resolve())
-                        for p in paper["pdf"]]
+
+    def resolve(value: str, field: tuple[str, ...], where: str, kind: str | None) -> str:
+        """kind: 'folder' or 'file' when it must exist (check), None when it need not."""
+        base = bases[field]
+        path = Path(value).expanduser()
+        relative = not path.is_absolute()
+        if relative:
+            path = Path(os.path.normpath(base.folder / path))
+        if check and kind and not (path.is_dir() if kind == "folder" else path.is_file()):
+            hint = f" (written {value!r}: relative paths in a config resolve against {base.label})" if relative else ""
+            if relative or kind == "folder":  # an absolute reported CSV is named by lmdeck.reported
+                raise ConfigError(f"{where}: {kind} {path} does not exist{hint}")
+        return str(path)
+
+    for i, bench in enumerate(config.get("benchmarks", [])):
+        if is_local_data(bench):
+            bench["data"] = resolve(bench["data"], ("benchmarks",), f"benchmarks[{i}].data", "folder")
+    for i, model in enumerate(config.get("models", [])):
+        if isinstance(model.get("build"), dict):
+            build = model["build"]
+            build["corpus"] = (resolve(build["corpus"], ("models",), f"models[{i}].build.corpus", "folder")
+                               if "corpus" in build else str(default_corpus(workflow_dir)))
+        elif isinstance(model.get("path"), str):
+            written = model["path"]
+            local = written.startswith(_LOCAL_PREFIXES) or (bases[("models",)].folder / written).is_dir()
+            if local:  # a hub id (org/name) stays as it is
+                model["path"] = resolve(written, ("models",), f"models[{i}].path", "folder")
+    for i, rep in enumerate(config.get("reported", [])):
+        rep["file"] = resolve(rep["file"], ("reported",), f"reported[{i}].file", "file")
+    report = config.get("report", {})
+    paper = report.get("paper", {})
+    if "pdf" in paper:  # candidates: a missing one is skipped (the first available is previewed)
+        pdfs = [p if p.startswith(("http://", "https://")) else resolve(p, ("report", "paper", "pdf"), "", None)
+                for p in ([paper["pdf"]] if isinstance(paper["pdf"], str) else paper["pdf"])]
+        paper["pdf"] = pdfs[0] if isinstance(paper["pdf"], str) else pdfs
+    if "templates" in report:
+        report["templates"] = resolve(report["templates"], ("report", "templates"), "report.templates", "folder")
     return config
 
 

@@ -19,6 +19,16 @@ ARCHITECTURES = {
     "qwen2": ("Qwen2Config", "Qwen2ForCausalLM"),
     "gpt_neox": ("GPTNeoXConfig", "GPTNeoXForCausalLM"),
 }
+# The tokenizer corpus of a `build:` entry that names none: the demo data shipped beside the workflow,
+# found from the workflow's folder (lmdeck.config.with_absolute_paths), never the working directory.
+DEFAULT_CORPUS = Path("data") / "demo"
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def default_corpus(workflow_dir: str | Path | None = None) -> Path:
+    return Path(workflow_dir or CHECKOUT).absolute() / DEFAULT_CORPUS
+
+
 SPECIAL_TOKENS = ["<|endoftext|>", "<|pad|>"]
 # A minimal chat format, so `kind: chat` demo models work with both harnesses' chat paths.
 CHAT_TEMPLATE = (
