@@ -30,8 +30,7 @@ localrules:
 include: "rules/common.smk"
 include: "rules/models.smk"
 include: "rules/data.smk"
-include: "rules/lmeval.smk"
-include: "rules/opencompass.smk"
+include: "rules/harness.smk"
 include: "rules/scores.smk"
 include: "rules/deck.smk"
 

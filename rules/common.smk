@@ -2,7 +2,6 @@
 import json
 import os
 import re
-import shlex
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +37,8 @@ def _keep_going():
     return any(arg in ("--keep-going", "-k", "--keep_going") for arg in sys.argv)
 
 
+# The parse's one effect beyond reading: this process's environment, which only the jobs this
+# run starts inherit (-n and --lint start none). Nothing is written and nothing outlives the run.
 # setdefault: a job-side Snakemake (SLURM) inherits the submitting run's choice.
 os.environ.setdefault("LMDECK_KEEP_GOING", "1" if _keep_going() else "0")
 
@@ -138,41 +139,29 @@ def table_images():
     return (["Table1"] if pre.get("rows") else []) + ["Table2", "Table3"]
 
 
-def _reachable(url, timeout=3):
-    import socket
-    from urllib.parse import urlparse
-
-    parsed = urlparse(url)
-    try:
-        socket.create_connection((parsed.hostname, parsed.port or 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
+def paper_candidates():
+    """report.paper.pdf as a list (local paths, http(s) URLs). Which one is available is decided
+    by the preview step (lmdeck preview --first-of), never here: the parse makes no network
+    connection (it runs for -n, --lint and in every cluster job step)."""
+    pdf = config["report"].get("paper", {}).get("pdf", [])
+    return [pdf] if isinstance(pdf, str) else list(pdf)
 
 
-def paper_pdf():
-    """The paper PDF to preview: the first local candidate that exists, else the first reachable
-    URL (the preview step downloads it); None, with a warning, when neither is there."""
-    candidates = config["report"].get("paper", {}).get("pdf", [])
-    candidates = [candidates] if isinstance(candidates, str) else candidates
-    for candidate in candidates:
-        if not candidate.startswith(("http://", "https://")) and Path(candidate).is_file():
-            return candidate
-    for candidate in candidates:
-        if candidate.startswith(("http://", "https://")) and _reachable(candidate):
-            return candidate
-    if candidates:
-        logger.warning(f"report.paper.pdf: none of {candidates} is available (offline?); "
-                       "the title slide will have no preview.")
-    return None
+def paper_local_pdf():
+    """The first local candidate that exists (a read): the preview's input, so editing it re-renders."""
+    local = (c for c in paper_candidates() if not c.startswith(("http://", "https://")))
+    return next((c for c in local if Path(c).is_file()), None)
 
 
-_PAPER_PDF = paper_pdf()
-paper_pdf = lambda: _PAPER_PDF  # decided once per run: the network check is not free
+def announce_missing_preview():
+    """An empty Preview.png is the preview step's 'none was available' (read here, never written)."""
+    preview = Path(f"{ATTACHMENTS}/Preview.png")
+    if paper_candidates() and preview.is_file() and preview.stat().st_size == 0:
+        logger.info(f"{preview} is empty: no report.paper.pdf candidate was available when it was made (see "
+                    "logs/preview/preview.log); the deck has no preview. `snakemake --forcerun preview` tries again")
 
 
-def paper_is_url():
-    return bool(paper_pdf()) and paper_pdf().startswith(("http://", "https://"))
+announce_missing_preview()
 
 
 def get_final_output():
@@ -191,7 +180,8 @@ def freeze_long_lived_objects():
     """What Snakemake, its plugins, pandas and the parsed workflow have allocated so far lives
     until the process exits. gc.freeze() keeps it out of every later garbage collection,
     including the interpreter's last one at exit, which otherwise walks all of it: a no-op run
-    takes ~0.3 s less (2.1 -> 1.8 s here), a template-only re-render ~0.5 s less."""
+    takes ~0.3 s less (2.1 -> 1.8 s here), a template-only re-render ~0.5 s less. Interpreter
+    tuning only: no object changes, nothing is written, and the run does the same."""
     import gc
 
     gc.freeze()
@@ -202,7 +192,8 @@ def finish_quickly():
     (--max-jobs-per-timespan, default 100/1s) arms a one-second timer thread after every
     scheduling round, and the process cannot exit before the last one fires: up to 1 s of
     idling after the last job. Nothing is left for them to release, so they are cancelled;
-    and what the run allocated joins the frozen objects (above)."""
+    and what the run allocated joins the frozen objects (above). Quick-exit code: called from
+    onsuccess/onerror only, never while parsing."""
     import threading
 
     for thread in threading.enumerate():

@@ -30,21 +30,23 @@ rule figures:
         " --out-dir {params.out_dir:q} --charts-dir {output.charts:q}"
 
 
-# A local PDF is the rule's input (editing it re-renders); a URL is a param, downloaded by
-# `lmdeck preview` (no storage plugin to load at every Snakemake start).
+# The first available of report.paper.pdf: a local file (the rule's input, so editing it
+# re-renders), else a URL that downloads (`lmdeck preview`: no storage plugin to load at every
+# Snakemake start, no network at parse). When none is available (offline), the run goes on:
+# Preview.png is left empty, a console note says why, and the deck has no preview.
 rule preview:
     input:
-        [] if paper_is_url() else (paper_pdf() or []),
+        paper_local_pdf() or [],
     output:
         report(f"{ATTACHMENTS}/Preview.png", caption="../report/preview.rst", category="Paper"),
     params:
-        source=lambda wc, input: f"--url {shlex.quote(paper_pdf())}" if paper_is_url() else f"--pdf {shlex.quote(str(input))}",
+        candidates=paper_candidates(),
     log:
         "logs/preview/preview.log",
     benchmark:
         "benchmarks/preview/preview.tsv"
     shell:
-        "lmdeck --log {log:q} preview {params.source} --out {output:q}"
+        "lmdeck --log {log:q} preview --first-of {params.candidates:q} --out {output:q}"
 
 
 # The numbers for the deck, apart from its text and templates: editing those re-runs only `deck`,
@@ -70,7 +72,7 @@ rule deck:
     input:
         data=f"results/deck/{REPORT}.json",
         figures=rules.figures.output,
-        preview=[f"{ATTACHMENTS}/Preview.png"] if paper_pdf() else [],
+        preview=[f"{ATTACHMENTS}/Preview.png"] if paper_candidates() else [],
         templates=sorted(str(p) for p in TEMPLATES.rglob("*.j2")),
     output:
         f"slides/{REPORT}.md",

@@ -1,4 +1,4 @@
-"""Fast checks of the helpers behind `make bench` (bench/run.py); no workflow runs, no timings."""
+"""Fast checks of the helpers behind `make bench` (bench/run.py); no lmdeck workflow runs, no timings."""
 
 import copy
 import importlib.util
@@ -175,15 +175,36 @@ def test_dag_job_count_formula(bench):
 
 def test_results_table_marks_pass_and_fail(bench):
     results = {"started": "2026-01-01T00:00:00", "machine": "test", "total_wall_s": 1.0, "cases": [
-        {"id": 2, "name": "no-op", "value": 2.5, "unit": "s", "goal": 3.0, "pass": True,
-         "details": {"walls_s": [2.5], "trivial_snakefile_noop_s": {"walls_s": [1.0]}}},
+        {"id": 2, "name": "no-op / floor", "value": 1.3, "unit": "ratio", "goal": 1.25, "pass": False,
+         "note": "2.60 s / 2.00 s", "details": {"walls_s": [2.6], "floor_walls_s": [2.0]}},
         {"id": 6, "name": "render", "value": 12.0, "unit": "s", "goal": 10.0, "pass": False,
          "details": {"rows": 10, "peak_rss_mib": 100, "phases_s": {}}},
         {"id": 4, "name": "add", "value": "not run", "unit": "", "goal": "BBH only", "pass": None,
          "note": "skipped: time budget", "details": {}},
     ]}
     text = bench.markdown(results)
-    assert "| 2 | no-op | 2.50 s | ≤ 3 s | PASS |" in text
+    assert "| 2 | no-op / floor | 1.300 (2.60 s / 2.00 s) | ≤ 1.25 | FAIL |" in text
+    assert "run in turn with them: [2.0] s." in text
     assert "| 6 | render | 12.00 s | ≤ 10 s | FAIL |" in text
     assert "| 4 | add | not run (skipped: time budget) | BBH only | SKIPPED |" in text
     json.dumps(results)
+
+
+def test_noop_runs_take_turns_with_the_floor(bench, tmp_path):
+    """lmdeck's no-op and the floor's alternate (ABBA...), so both see the same machine."""
+    import sys
+
+    order = tmp_path / "order.txt"
+    note = "import sys; open(sys.argv[1], 'a').write(sys.argv[2])"
+    commands = {name: ([sys.executable, "-c", note, order, name], tmp_path, tmp_path / "logs") for name in "AB"}
+    runs = bench.interleaved(commands, 5)
+    assert order.read_text() == "ABBAABBAAB"
+    assert [len(runs[n]) for n in "AB"] == [5, 5] and all(r["rc"] == 0 for n in "AB" for r in runs[n])
+    assert bench.NOOP_RUNS >= 5 and bench.NOOP_GOAL == 1.25
+
+
+def test_floor_is_a_one_rule_noop(bench, tmp_path):
+    cmd = bench.floor_workflow(tmp_path / "floor")
+    assert (tmp_path / "floor" / "Snakefile").read_text().count("rule ") == 1
+    run = bench.measure(cmd, tmp_path / "floor", tmp_path / "floor.log")
+    assert run["rc"] == 0 and "Nothing to be done" in run["text"], run["text"][-2000:]

@@ -1,6 +1,8 @@
 """The research-report deck: sections in the seed's order, real tables, deltas, export, escaping."""
 
+import copy
 import re
+import shutil
 import subprocess
 
 import pandas as pd
@@ -198,15 +200,25 @@ def test_snakemake_report_registers_figures_and_tables(workflow):
         assert name in html, name
 
 
-def test_offline_paper_url_drops_the_preview_with_a_warning(tmp_path):
-    from conftest import absolutize, default_config
-
-    config = absolutize(default_config())
-    config["report"]["paper"]["pdf"] = ["https://lmdeck-offline-check.invalid/paper.pdf"]
-    proc = run_snakemake(tmp_path, config, "-n")
+def test_offline_paper_url_leaves_the_deck_without_preview(workflow, tmp_path):
+    """Offline: the parse does not probe the URL (the preview job is planned); the job finds no
+    candidate, leaves Preview.png empty with a console note, and the run goes on to a deck
+    without the preview. The next parse says so; nothing reruns."""
+    work = tmp_path / "run"
+    shutil.copytree(workflow["dir"], work, symlinks=True)  # metadata and mtimes kept
+    config = copy.deepcopy(workflow["first"])
+    config["report"]["paper"]["pdf"] = [str(tmp_path / "absent.pdf"), "https://lmdeck-offline-check.invalid/paper.pdf"]
+    proc = run_snakemake(work, config)
     assert proc.returncode == 0, proc.stderr[-3000:]
     output = proc.stdout + proc.stderr
-    assert "report.paper.pdf: none of" in output and "rule preview" not in output
+    assert {"preview", "deck"} <= set(jobs_run(proc)), jobs_run(proc)
+    assert "lmdeck preview: no paper preview" in output and "lmdeck-offline-check.invalid" in output
+    assert (work / "attachments" / "BLUELM" / "Preview.png").stat().st_size == 0
+    assert "Preview.png" in (workflow["dir"] / "slides" / "bluelm.md").read_text(encoding="utf-8")
+    assert "Preview.png" not in (work / "slides" / "bluelm.md").read_text(encoding="utf-8")
+    again = run_snakemake(work, config)
+    assert again.returncode == 0 and jobs_run(again) == [], again.stderr[-3000:]
+    assert "Preview.png is empty" in again.stdout + again.stderr
 
 
 @pytest.fixture
@@ -242,8 +254,10 @@ def test_paper_url_is_downloaded_for_the_preview(tmp_path, pdf_server):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
 
 
-def test_paper_url_that_fails_names_the_url(tmp_path, pdf_server):
-    proc = subprocess.run([str(BIN / "lmdeck"), "preview", "--url", f"{pdf_server}/missing.pdf",
+@pytest.mark.parametrize("option", ["--url", "--first-of"])
+def test_paper_url_that_fails_names_the_url(tmp_path, pdf_server, option):
+    """A server that answers 404 is a wrong URL, not being offline: the step fails."""
+    proc = subprocess.run([str(BIN / "lmdeck"), "preview", option, f"{pdf_server}/missing.pdf",
                            "--out", str(tmp_path / "p.png")], capture_output=True, text=True)
     assert proc.returncode == 1
     assert f"{pdf_server}/missing.pdf: download failed: HTTP Error 404" in proc.stderr

@@ -89,7 +89,12 @@ def cmd_figures(args) -> None:
 def cmd_preview(args) -> None:
     from lmdeck import figures
 
-    if args.url:
+    if args.first_of:
+        why = figures.first_available_preview(args.first_of, Path(args.out), dpi=args.dpi)
+        if why:
+            console.notice(f"lmdeck preview: no paper preview ({why}); {args.out} is empty and the deck shows none. "
+                           "Once a candidate is available: snakemake --forcerun preview")
+    elif args.url:
         with figures.downloaded(args.url) as pdf:
             figures.pdf_first_page_png(pdf, Path(args.out), dpi=args.dpi)
     else:
@@ -199,6 +204,9 @@ def parser() -> argparse.ArgumentParser:
     source = s.add_mutually_exclusive_group(required=True)
     source.add_argument("--pdf", help="a local PDF")
     source.add_argument("--url", help="a PDF to download (http/https)")
+    source.add_argument("--first-of", nargs="+", metavar="PDF_OR_URL",
+                        help="candidates (report.paper.pdf): the first local file that exists, else the first URL "
+                             "that downloads; when none is available, --out is left empty (no preview) with a note")
     s.add_argument("--out", required=True)
     s.add_argument("--dpi", type=int, default=80)
     s.set_defaults(func=cmd_preview)

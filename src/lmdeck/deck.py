@@ -130,9 +130,10 @@ def render(report: dict, data: dict, assets: dict, template_dir: Path = TEMPLATE
 
 
 def find_assets(attachments: Path, deck_dir: Path, with_preview: bool) -> dict[str, str]:
-    """Images the deck shows (table renders, charts, preview), as paths relative to the deck."""
+    """Images the deck shows (table renders, charts, preview), as paths relative to the deck. An
+    empty Preview.png is the preview step's "no candidate was available": no preview then."""
     names = [p for p in sorted(attachments.glob("Table*.png"))] + sorted((attachments / "charts").glob("chart_*.png"))
-    if with_preview:
+    if with_preview and (attachments / "Preview.png").stat().st_size > 0:
         names.append(attachments / "Preview.png")
     return {p.stem.lower() if p.stem.startswith(("Table", "Preview")) else p.stem:
             os.path.relpath(p, deck_dir) for p in names}

@@ -7,6 +7,7 @@ no software/time metadata, so the same input gives byte-identical files.
 
 from __future__ import annotations
 
+import http.client
 import math
 import numbers
 import os
@@ -414,17 +415,62 @@ def _render_chart(category: str, benches: list[str], labels: list[str], grid: li
 
 # ------------------------------------------------------------------------------------ the PDF
 
+class Unreachable(RuntimeError):
+    """A download that never got an answer from the server (offline, no DNS, refused, timed out)."""
+
+
 @contextmanager
 def downloaded(url: str, timeout: float = 60) -> Iterator[Path]:
-    """The file at `url` in a temp folder, removed afterwards."""
+    """The file at `url` in a temp folder, removed afterwards. A server that refuses it (404, 403...)
+    raises RuntimeError: the URL is wrong. One that cannot be reached, or cannot serve it now (5xx,
+    429: also what a gateway answers for an unreachable host), raises Unreachable."""
     with tempfile.TemporaryDirectory(prefix="lmdeck-download-") as tmp:
         target = Path(tmp) / "paper.pdf"
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response, open(target, "wb") as out:
-                shutil.copyfileobj(response, out)
-        except (urllib.error.URLError, TimeoutError) as exc:
-            raise RuntimeError(f"{url}: download failed: {exc}") from exc
+            response = urllib.request.urlopen(url, timeout=timeout)
+        except urllib.error.HTTPError as exc:
+            error = Unreachable if exc.code >= 500 or exc.code == 429 else RuntimeError
+            raise error(f"{url}: download failed: {exc}") from exc
+        except OSError as exc:  # URLError, TimeoutError, ConnectionError
+            raise Unreachable(f"{url}: download failed: {exc}") from exc
+        with response, open(target, "wb") as out:
+            while True:
+                try:
+                    chunk = response.read(1 << 16)
+                except (OSError, http.client.HTTPException) as exc:  # the connection dropped mid-way
+                    raise Unreachable(f"{url}: download failed: {exc!r}") from exc
+                if not chunk:
+                    break
+                out.write(chunk)  # a full disk is an OSError of its own, never "unreachable"
         yield target
+
+
+def first_available_preview(candidates: list[str], out: Path, dpi: int = 80, timeout: float = 20) -> str | None:
+    """Page 1 of the first available candidate as `out`: the first local file that exists, else the
+    first URL that downloads. When none is available (missing files, no network), `out` is written
+    empty -- the deck then shows no preview -- and the reason is returned. A candidate that is there
+    but wrong (not a PDF, an HTTP error such as 404) fails: that is a config error, not being offline."""
+    out = Path(out)
+    urls = [c for c in candidates if c.startswith(("http://", "https://"))]
+    local = [Path(c) for c in candidates if c not in urls]
+    for pdf in local:
+        if pdf.is_file():
+            pdf_first_page_png(pdf, out, dpi=dpi)
+            return None
+    reasons = [f"{pdf}: no such file" for pdf in local]
+    for url in urls:
+        try:
+            with downloaded(url, timeout=timeout) as pdf:
+                try:
+                    pdf_first_page_png(pdf, out, dpi=dpi)
+                except ValueError as exc:  # named by its URL, not the temp file
+                    raise ValueError(f"{url}: {str(exc).replace(str(pdf), 'the download')}") from exc
+            return None
+        except Unreachable as exc:
+            reasons.append(str(exc))
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(b"")
+    return "; ".join(reasons) or "no candidates"
 
 
 def pdf_first_page_png(pdf: Path, out: Path, dpi: int = 80) -> Path:
