@@ -11,7 +11,6 @@ if not workflow.config_settings.configfiles:
     configfile: f"{workflow.basedir}/config/config.yaml"  # found from the workflow, whatever --directory says
 
 
-
 # Cheap steps stay on the submitting machine; harness jobs go to the executor (SLURM, ...).
 localrules:
     all,

@@ -22,10 +22,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 # Dense bf16 peak (no sparsity) by device name, from the vendors' data sheets.
-PEAK_BF16 = {"H100 80GB HBM3": 989e12, "H100 SXM": 989e12, "H100 PCIe": 756e12, "H100 NVL": 835e12,
-             "H200": 989e12, "A100": 312e12, "L40S": 362e12, "A10G": 125e12}
-WORDS = ("model data value system table answer question result paper number method study "
-         "energy water light plant animal city river market music history science").split()
+PEAK_BF16 = {
+    "H100 80GB HBM3": 989e12,
+    "H100 SXM": 989e12,
+    "H100 PCIe": 756e12,
+    "H100 NVL": 835e12,
+    "H200": 989e12,
+    "A100": 312e12,
+    "L40S": 362e12,
+    "A10G": 125e12,
+}
+WORDS = (
+    "model data value system table answer question result paper number method study "
+    "energy water light plant animal city river market music history science"
+).split()
 
 
 def peak_flops(device_name: str) -> float | None:
@@ -43,12 +53,26 @@ def build_model(out: Path, tiny: bool, device: str):
 
     lines = [" ".join(random.Random(i).choices(WORDS, k=30)) for i in range(2000)]
     tokenizer = train_tokenizer(lines, vocab_size=2048 if not tiny else 512)
-    shape = dict(hidden_size=2048, intermediate_size=5632, num_hidden_layers=22, num_attention_heads=16,
-                 num_key_value_heads=16) if not tiny else dict(hidden_size=64, intermediate_size=256,
-                                                                num_hidden_layers=2, num_attention_heads=4)
-    config = LlamaConfig(vocab_size=32000, max_position_embeddings=2048, tie_word_embeddings=False,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, **shape)
+    shape = (
+        dict(
+            hidden_size=2048,
+            intermediate_size=5632,
+            num_hidden_layers=22,
+            num_attention_heads=16,
+            num_key_value_heads=16,
+        )
+        if not tiny
+        else dict(hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4)
+    )
+    config = LlamaConfig(
+        vocab_size=32000,
+        max_position_embeddings=2048,
+        tie_word_embeddings=False,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **shape,
+    )
     torch.manual_seed(0)
     with torch.device(device if device != "cpu" else "cpu"):
         model = LlamaForCausalLM(config).to(torch.bfloat16 if device != "cpu" else torch.float32)
@@ -72,7 +96,8 @@ def write_task(task_dir: Path, n: int, words_per_question: int) -> Path:
         f"dataset_kwargs:\n  data_files:\n    test: {data}\n"
         "test_split: test\noutput_type: multiple_choice\ndoc_to_text: '{{prompt}}'\n"
         "doc_to_choice: '{{choices}}'\ndoc_to_target: '{{answer_index}}'\ntarget_delimiter: ''\n"
-        "metric_list:\n  - metric: acc\nmetadata:\n  version: 1\n")
+        "metric_list:\n  - metric: acc\nmetadata:\n  version: 1\n"
+    )
     return data
 
 
@@ -101,20 +126,26 @@ def run_backend(backend: str, model_dir: Path, task_dir: Path, device: str, batc
     forward_s = []  # time in the backend's batched forward passes + scoring (hf: _loglikelihood_tokens)
     inner = getattr(lm, "_loglikelihood_tokens", None)
     if inner is not None:
+
         def timed(*a, **k):
             start = time.perf_counter()
             try:
                 return inner(*a, **k)
             finally:
                 forward_s.append(time.perf_counter() - start)
+
         lm._loglikelihood_tokens = timed
     seconds = []
     for _ in range(2):
         start = time.perf_counter()
         lm_eval.simple_evaluate(model=lm, tasks=["lmdeck_mfu"], task_manager=manager)
         seconds.append(time.perf_counter() - start)
-    return {"load_s": round(load_s, 3), "warmup_s": round(seconds[0], 3), "seconds": round(seconds[1], 3),
-            "forward_and_scoring_s": round(forward_s[-1], 3) if forward_s else None}
+    return {
+        "load_s": round(load_s, 3),
+        "warmup_s": round(seconds[0], 3),
+        "seconds": round(seconds[1], 3),
+        "forward_and_scoring_s": round(forward_s[-1], 3) if forward_s else None,
+    }
 
 
 def main() -> int:
@@ -133,8 +164,14 @@ def main() -> int:
     data = write_task(work, 50 if args.tiny else 1000, 40 if args.tiny else args.words)
     tokens = count_tokens(tokenizer, data)
     peak = peak_flops(device_name)
-    report = {"device": device_name, "params": params, "questions": 50 if args.tiny else 1000,
-              "tokens": tokens, "peak_bf16_flops": peak, "backends": {}}
+    report = {
+        "device": device_name,
+        "params": params,
+        "questions": 50 if args.tiny else 1000,
+        "tokens": tokens,
+        "peak_bf16_flops": peak,
+        "backends": {},
+    }
     for backend in ("hf", "lmdeck-hf", "vllm"):
         if backend == "vllm":
             try:
@@ -149,7 +186,8 @@ def main() -> int:
             # The same tokens with the model load counted too (a one-benchmark job).
             if entry["forward_and_scoring_s"]:
                 entry["mfu_forward_and_scoring"] = round(
-                    2 * params * tokens / (entry["forward_and_scoring_s"] * peak), 4)
+                    2 * params * tokens / (entry["forward_and_scoring_s"] * peak), 4
+                )
             entry["mfu_with_load"] = round(2 * params * tokens / ((entry["seconds"] + entry["load_s"]) * peak), 4)
         report["backends"][backend] = entry
     best = max((b.get("mfu", 0) for b in report["backends"].values()), default=0)

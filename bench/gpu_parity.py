@@ -41,26 +41,55 @@ def main() -> int:
     for name, fmt, shots in BENCHMARKS:
         entry = {"name": name, "category": "exams", "harness": "lm-eval", "format": fmt, "shots": shots}
         run = lmconfig.harness_run(entry, "lm-eval")
-        prepare({"name": name, "format": fmt, "folder": str(ROOT / "data" / "demo" / fmt),
-                 "runs": [{"harness": "lm-eval", "variant": run.variant, "shots": shots}]}, work / "data" / name)
-        benches.append({"name": name, "format": fmt, "variant": run.variant, "shots": shots, "metric": run.metric,
-                        "aggregation": run.aggregation, "builtin": False, "max_gen_toks": 32,
-                        "data": str(work / "data" / name / "lm-eval" / run.variant)})
+        prepare(
+            {
+                "name": name,
+                "format": fmt,
+                "folder": str(ROOT / "data" / "demo" / fmt),
+                "runs": [{"harness": "lm-eval", "variant": run.variant, "shots": shots}],
+            },
+            work / "data" / name,
+        )
+        benches.append(
+            {
+                "name": name,
+                "format": fmt,
+                "variant": run.variant,
+                "shots": shots,
+                "metric": run.metric,
+                "aggregation": run.aggregation,
+                "builtin": False,
+                "max_gen_toks": 32,
+                "data": str(work / "data" / name / "lm-eval" / run.variant),
+            }
+        )
 
     report = {"device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none", "runs": {}}
     scores = {}
     first, second = args.devices.split(",")
     for device in (first, second):
-        spec = {"harness": "lm-eval", "allow_code_execution": False, "code_timeout_s": 10, "benchmarks": benches,
-                "model": {"name": "demo-llama", "path": str(model_dir), "dtype": "float32", "device": device,
-                          "batch_size": 16, "kind": "base"}}
+        spec = {
+            "harness": "lm-eval",
+            "allow_code_execution": False,
+            "code_timeout_s": 10,
+            "benchmarks": benches,
+            "model": {
+                "name": "demo-llama",
+                "path": str(model_dir),
+                "dtype": "float32",
+                "device": device,
+                "batch_size": 16,
+                "kind": "base",
+            },
+        }
         manifest = work / f"run-{len(scores)}" / "manifest.json"
         start = time.perf_counter()
         lmeval.run(spec, manifest)
         seconds = time.perf_counter() - start
-        scores[device] = {b["name"]: [round(r["score"], 4) for r in lmeval.parse(manifest.parent / b["name"],
-                                                                                   b["metric"])]
-                          for b in benches}
+        scores[device] = {
+            b["name"]: [round(r["score"], 4) for r in lmeval.parse(manifest.parent / b["name"], b["metric"])]
+            for b in benches
+        }
         report["runs"][device] = {"seconds": round(seconds, 2), "scores": scores[device]}
     diffs = [abs(a - b) for name in scores[first] for a, b in zip(scores[first][name], scores[second][name])]
     report["max_abs_diff"] = max(diffs)

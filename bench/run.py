@@ -72,6 +72,7 @@ RENDER_SCALE = {"models": 100, "benchmarks": 40, "subtasks": 10}  # 400 subtasks
 
 # --------------------------------------------------------------------------- config helpers
 
+
 def default_config(root: Path = ROOT) -> dict:
     return yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
 
@@ -92,19 +93,25 @@ def dag_config(n_models: int, n_benchmarks: int, data: str = "builtin", root: Pa
     from lmdeck import formats
 
     base = absolutize(default_config(root), root)
-    models = [{"name": f"model-{i}", "path": f"org/model-{i}", "kind": "base" if i % 4 else "chat",
-               "dtype": "bfloat16"} for i in range(n_models)]
+    models = [
+        {"name": f"model-{i}", "path": f"org/model-{i}", "kind": "base" if i % 4 else "chat", "dtype": "bfloat16"}
+        for i in range(n_models)
+    ]
     benchmarks = []
     for j in range(n_benchmarks):
         fmt = FORMATS[j % len(FORMATS)]
         offered = formats.get(fmt).harnesses()
         harness = offered[j % len(offered)]
-        bench = {"name": f"bench-{j}", "category": CATEGORIES[j % len(CATEGORIES)], "harness": harness,
-                 "format": fmt}
+        bench = {"name": f"bench-{j}", "category": CATEGORIES[j % len(CATEGORIES)], "harness": harness, "format": fmt}
         bench["data"] = str((root / "data" / "demo" / fmt).resolve()) if data == "local" else "builtin"
         benchmarks.append(bench)
-    return {"models": models, "benchmarks": benchmarks, "allow_code_execution": True,
-            "reported": base.get("reported", []), "report": base["report"]}
+    return {
+        "models": models,
+        "benchmarks": benchmarks,
+        "allow_code_execution": True,
+        "reported": base.get("reported", []),
+        "report": base["report"],
+    }
 
 
 def without_benchmark(config: dict, name: str) -> dict:
@@ -131,7 +138,7 @@ def job_stats(text: str) -> dict[str, int]:
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if line.strip() == "Job stats:":
-            for row in lines[i + 1:]:
+            for row in lines[i + 1 :]:
                 parts = row.split()
                 if not parts or parts[0] in ("job", "total") or set(parts[0]) <= {"-"}:
                     if parts and parts[0] == "total" and len(parts) >= 2 and parts[1].isdigit():
@@ -179,6 +186,7 @@ def _num(value):
 
 # --------------------------------------------------------------------------- running things
 
+
 def env() -> dict:
     path = os.pathsep.join([str(BIN), str(ROOT / "node_modules" / ".bin"), os.environ.get("PATH", "")])
     return {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
@@ -191,8 +199,9 @@ def loadavg() -> float:
         return float("nan")
 
 
-def measure(cmd: list[str], cwd: Path, log: Path, timeout: float = 900, extra_env: dict | None = None,
-            poll=None) -> dict:
+def measure(
+    cmd: list[str], cwd: Path, log: Path, timeout: float = 900, extra_env: dict | None = None, poll=None
+) -> dict:
     """Run cmd; wall seconds, CPU seconds and peak RSS of it and its descendants (os.wait4).
 
     `poll`, if given, is called about twice a second while the command runs."""
@@ -200,8 +209,14 @@ def measure(cmd: list[str], cwd: Path, log: Path, timeout: float = 900, extra_en
     load = loadavg()
     with open(log, "w", encoding="utf-8") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                env={**env(), **(extra_env or {})}, start_new_session=True)
+        proc = subprocess.Popen(
+            [str(c) for c in cmd],
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**env(), **(extra_env or {})},
+            start_new_session=True,
+        )
         killer = threading.Timer(timeout, _kill, (proc.pid,))
         killer.start()
         try:
@@ -219,8 +234,15 @@ def measure(cmd: list[str], cwd: Path, log: Path, timeout: float = 900, extra_en
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     text = log.read_text(encoding="utf-8", errors="replace")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "max_rss_mb": usage.ru_maxrss / 1024,
-            "rc": proc.returncode, "load": load, "text": text, "log": str(log)}
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "max_rss_mb": usage.ru_maxrss / 1024,
+        "rc": proc.returncode,
+        "load": load,
+        "text": text,
+        "log": str(log),
+    }
 
 
 def _kill(pid: int) -> None:
@@ -239,17 +261,29 @@ def write_config(workdir: Path, config: dict) -> Path:
 
 def snakemake(workdir: Path, config: dict, *args: str, log_name: str, timeout: float = 900) -> dict:
     cfg = write_config(workdir, config)
-    cmd = [BIN / "snakemake", "-s", ROOT / "Snakefile", "--directory", workdir, "--configfile", cfg,
-           "--cores", "2", *args]
+    cmd = [
+        BIN / "snakemake",
+        "-s",
+        ROOT / "Snakefile",
+        "--directory",
+        workdir,
+        "--configfile",
+        cfg,
+        "--cores",
+        "2",
+        *args,
+    ]
     run = measure(cmd, workdir, workdir.parent / "logs" / f"{log_name}.log", timeout)
     run["jobs"] = jobs_from_log(run["text"])
     if run["rc"] != 0:
-        raise RuntimeError(f"snakemake ({log_name}) failed with exit {run['rc']}; see {run['log']}:\n"
-                           + run["text"][-3000:])
+        raise RuntimeError(
+            f"snakemake ({log_name}) failed with exit {run['rc']}; see {run['log']}:\n" + run["text"][-3000:]
+        )
     return run
 
 
 # --------------------------------------------------------------------------- naive loop inputs
+
 
 def naive_inputs(source: Path, config: dict, out: Path) -> dict:
     """What naive_loop.sh needs, from a finished lmdeck run in `source`: env for the loop, one
@@ -279,22 +313,34 @@ def naive_inputs(source: Path, config: dict, out: Path) -> dict:
                 else:
                     gen = lmeval.gen_kwargs(bench) or ""
                     (folder / f"{bench['name']}.lmeval").write_text(
-                        f"tasks_dir={shlex.quote(bench['data'])}\ngen_kwargs={shlex.quote(gen)}\n")
+                        f"tasks_dir={shlex.quote(bench['data'])}\ngen_kwargs={shlex.quote(gen)}\n"
+                    )
     first = config["models"][0]
-    env = {"MODELS": " ".join(models), "LMEVAL_BENCHMARKS": " ".join(lm), "OPENCOMPASS_BENCHMARKS": " ".join(oc),
-           "DTYPE": str(first.get("dtype", "auto")), "BATCH_SIZE": str(first.get("batch_size", 8))}
+    env = {
+        "MODELS": " ".join(models),
+        "LMEVAL_BENCHMARKS": " ".join(lm),
+        "OPENCOMPASS_BENCHMARKS": " ".join(oc),
+        "DTYPE": str(first.get("dtype", "auto")),
+        "BATCH_SIZE": str(first.get("batch_size", 8)),
+    }
     if config.get("allow_code_execution"):
         # lm-eval's humaneval loads its code_eval metric at import: lmdeck's offline copy, as lmdeck's job uses it.
         cache = source / "results" / "hf_modules"
-        env.update(HF_MODULES_CACHE=str(cache), HF_EVALUATE_OFFLINE="1", HF_EVALUATE_CACHE=str(cache / "evaluate"),
-                   HF_ALLOW_CODE_EVAL="1")
+        env.update(
+            HF_MODULES_CACHE=str(cache),
+            HF_EVALUATE_OFFLINE="1",
+            HF_EVALUATE_CACHE=str(cache / "evaluate"),
+            HF_ALLOW_CODE_EVAL="1",
+        )
     return env
 
 
 # --------------------------------------------------------------------------- synthetic scores
 
-def synthetic_scores(n_models: int = 100, n_benchmarks: int = 40, n_subtasks: int = 10, seed: int = 0,
-                     n_reported: int = 5):
+
+def synthetic_scores(
+    n_models: int = 100, n_benchmarks: int = 40, n_subtasks: int = 10, seed: int = 0, n_reported: int = 5
+):
     """A tidy scores frame (lmdeck.scores.COLUMNS) like merge_scores writes, and its spec.
 
     Benchmarks alternate harnesses, each with `n_subtasks` subtask rows plus its headline row
@@ -305,39 +351,96 @@ def synthetic_scores(n_models: int = 100, n_benchmarks: int = 40, n_subtasks: in
     from lmdeck.scores import AGGREGATE, COLUMNS
 
     rng = np.random.default_rng(seed)
-    models = [{"name": f"model-{i:03d}", "display_name": f"Model {i:03d}", "kind": "base" if i % 5 else "chat",
-               "reported_as": f"Paper-{i % n_reported}" if n_reported and i < n_reported else None}
-              for i in range(n_models)]
+    models = [
+        {
+            "name": f"model-{i:03d}",
+            "display_name": f"Model {i:03d}",
+            "kind": "base" if i % 5 else "chat",
+            "reported_as": f"Paper-{i % n_reported}" if n_reported and i < n_reported else None,
+        }
+        for i in range(n_models)
+    ]
     for m in models:
         if m["reported_as"] is None:
             del m["reported_as"]
-    benches = [{"name": f"bench-{j:02d}", "category": CATEGORIES[j % len(CATEGORIES)],
-                "harness": "lm-eval" if j % 2 == 0 else "opencompass", "format": FORMATS[j % len(FORMATS)],
-                "shots": 5, "metric": "acc", "aggregation": "micro"} for j in range(n_benchmarks)]
+    benches = [
+        {
+            "name": f"bench-{j:02d}",
+            "category": CATEGORIES[j % len(CATEGORIES)],
+            "harness": "lm-eval" if j % 2 == 0 else "opencompass",
+            "format": FORMATS[j % len(FORMATS)],
+            "shots": 5,
+            "metric": "acc",
+            "aggregation": "micro",
+        }
+        for j in range(n_benchmarks)
+    ]
     rows = []
     for m in models:
         for b in benches:
             scores = rng.uniform(0, 100, n_subtasks)
             n = rng.integers(20, 200, n_subtasks)
             stderr = np.sqrt(scores / 100 * (1 - scores / 100) / (n - 1)) * 100
-            base = {"model": m["name"], "benchmark": b["name"], "harness": b["harness"], "metric": "acc",
-                    "shots": 5, "source": "measured", "harness_version": f"{b['harness']} x.y",
-                    "model_sha256": "ab" * 32, "data_sha256": "cd" * 32, "started": "2026-01-01T00:00:00+00:00",
-                    "seconds": 12.5, "category": b["category"], "table": m["kind"],
-                    "reference": f"results/raw/{b['harness']}/{m['name']}/{b['name']}"}
+            base = {
+                "model": m["name"],
+                "benchmark": b["name"],
+                "harness": b["harness"],
+                "metric": "acc",
+                "shots": 5,
+                "source": "measured",
+                "harness_version": f"{b['harness']} x.y",
+                "model_sha256": "ab" * 32,
+                "data_sha256": "cd" * 32,
+                "started": "2026-01-01T00:00:00+00:00",
+                "seconds": 12.5,
+                "category": b["category"],
+                "table": m["kind"],
+                "reference": f"results/raw/{b['harness']}/{m['name']}/{b['name']}",
+            }
             for k in range(n_subtasks):
-                rows.append({**base, "subtask": f"subtask_{k:02d}", "score": float(scores[k]),
-                             "stderr": float(stderr[k]), "n": int(n[k])})
+                rows.append(
+                    {
+                        **base,
+                        "subtask": f"subtask_{k:02d}",
+                        "score": float(scores[k]),
+                        "stderr": float(stderr[k]),
+                        "n": int(n[k]),
+                    }
+                )
             w = n / n.sum()
-            rows.append({**base, "subtask": AGGREGATE, "score": float((w * scores).sum()),
-                         "stderr": float(np.sqrt(((w * stderr) ** 2).sum())), "n": int(n.sum())})
+            rows.append(
+                {
+                    **base,
+                    "subtask": AGGREGATE,
+                    "score": float((w * scores).sum()),
+                    "stderr": float(np.sqrt(((w * stderr) ** 2).sum())),
+                    "n": int(n.sum()),
+                }
+            )
     for r in range(n_reported):
         for b in benches:
-            rows.append({"model": f"Paper-{r}", "benchmark": b["name"], "subtask": AGGREGATE, "harness": "",
-                         "metric": "acc", "shots": 5, "score": float(rng.uniform(0, 100)), "stderr": float("nan"),
-                         "n": None, "source": "reported", "harness_version": "", "model_sha256": "",
-                         "data_sha256": "", "started": "", "seconds": float("nan"), "category": b["category"],
-                         "table": "base", "reference": "paper"})
+            rows.append(
+                {
+                    "model": f"Paper-{r}",
+                    "benchmark": b["name"],
+                    "subtask": AGGREGATE,
+                    "harness": "",
+                    "metric": "acc",
+                    "shots": 5,
+                    "score": float(rng.uniform(0, 100)),
+                    "stderr": float("nan"),
+                    "n": None,
+                    "source": "reported",
+                    "harness_version": "",
+                    "model_sha256": "",
+                    "data_sha256": "",
+                    "started": "",
+                    "seconds": float("nan"),
+                    "category": b["category"],
+                    "table": "base",
+                    "reference": "paper",
+                }
+            )
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["n"] = frame["n"].astype("Int64")
     frame["shots"] = frame["shots"].astype("Int64")
@@ -370,11 +473,19 @@ def render_worker(workdir: Path) -> None:
     assets = deck.find_assets(workdir / "attachments", out.parent, with_preview=False)
     deck.write_deck(out, report, data_json, assets, deck.TEMPLATES)
     phases["render_deck"] = time.perf_counter() - t
-    print(json.dumps({"phases": {k: round(v, 3) for k, v in phases.items()}, "deck_bytes": out.stat().st_size,
-                      "rows": len(frame)}))
+    print(
+        json.dumps(
+            {
+                "phases": {k: round(v, 3) for k, v in phases.items()},
+                "deck_bytes": out.stat().st_size,
+                "rows": len(frame),
+            }
+        )
+    )
 
 
 # --------------------------------------------------------------------------- the cases
+
 
 def goal(value: float, limit: float) -> bool:
     return value <= limit
@@ -400,13 +511,18 @@ def naive_plan(config: dict) -> list[tuple[str, str, str]]:
 
     lm = [b["name"] for b in lmconfig.benchmarks_for(config, "lm-eval")]
     oc = [b["name"] for b in lmconfig.benchmarks_for(config, "opencompass")]
-    return [(h, m["name"], b) for m in config["models"] for h, names in (("opencompass", oc), ("lm-eval", lm))
-            for b in names]
+    return [
+        (h, m["name"], b)
+        for m in config["models"]
+        for h, names in (("opencompass", oc), ("lm-eval", lm))
+        for b in names
+    ]
 
 
 def extrapolate(plan: list[tuple[str, str, str]], measured: list[dict]) -> tuple[float, list[dict]]:
     """Seconds the plan's unmeasured invocations would take: the mean of the same harness and
     benchmark on the models measured, else of the same harness, else of everything measured."""
+
     def mean(rows):
         return statistics.mean(r["s"] for r in rows) if rows else None
 
@@ -415,8 +531,12 @@ def extrapolate(plan: list[tuple[str, str, str]], measured: list[dict]) -> tuple
     for harness, model, bench in plan:
         if (harness, model, bench) in done:
             continue
-        est = (mean([r for r in measured if (r["harness"], r["benchmark"]) == (harness, bench)])
-               or mean([r for r in measured if r["harness"] == harness]) or mean(measured) or 0.0)
+        est = (
+            mean([r for r in measured if (r["harness"], r["benchmark"]) == (harness, bench)])
+            or mean([r for r in measured if r["harness"] == harness])
+            or mean(measured)
+            or 0.0
+        )
         estimates.append({"harness": harness, "model": model, "benchmark": bench, "s": round(est, 2)})
     return sum(e["s"] for e in estimates), estimates
 
@@ -436,17 +556,30 @@ def run_naive_loop(tmp: Path, lm_dir: Path, config: dict, deadline: float, budge
         if rows and not stop.exists() and budget.elapsed() + slowest > deadline:
             stop.touch()  # naive_loop.sh checks it before each invocation
 
-    run = measure(["bash", NAIVE_LOOP, lm_dir, naive_dir / "configs", out], naive_dir, tmp / "logs" / "naive.log",
-                  timeout=3600, extra_env=loop_env, poll=poll)
+    run = measure(
+        ["bash", NAIVE_LOOP, lm_dir, naive_dir / "configs", out],
+        naive_dir,
+        tmp / "logs" / "naive.log",
+        timeout=3600,
+        extra_env=loop_env,
+        poll=poll,
+    )
     if run["rc"] != 0:
         raise RuntimeError(f"naive loop failed (exit {run['rc']}); see {run['log']}:\n{run['text'][-3000:]}")
     plan = naive_plan(config)
     measured = _naive_timings(timings)
     rest_s, estimates = extrapolate(plan, measured)
     scale = (run["wall"] + rest_s) / run["wall"]
-    return {"wall": run["wall"] + rest_s, "cpu": run["cpu"] * scale, "measured_wall": run["wall"],
-            "measured_cpu": run["cpu"], "load": run["load"], "invocations": measured, "extrapolated": estimates,
-            "planned": len(plan)}
+    return {
+        "wall": run["wall"] + rest_s,
+        "cpu": run["cpu"] * scale,
+        "measured_wall": run["wall"],
+        "measured_cpu": run["cpu"],
+        "load": run["load"],
+        "invocations": measured,
+        "extrapolated": estimates,
+        "planned": len(plan),
+    }
 
 
 def case_cold_vs_naive(tmp: Path, results: dict, budget: Budget, reserve) -> dict:
@@ -456,14 +589,18 @@ def case_cold_vs_naive(tmp: Path, results: dict, budget: Budget, reserve) -> dic
     base = absolutize(default_config())
     # Prepared inputs, once: the demo models and every benchmark's prepared items.
     prep_dir = tmp / "prep"
-    prep_targets = [f"results/models/{m['name']}" for m in base["models"]] + \
-                   [f"results/data/{b['name']}/data.json" for b in base["benchmarks"]]
+    prep_targets = [f"results/models/{m['name']}" for m in base["models"]] + [
+        f"results/data/{b['name']}/data.json" for b in base["benchmarks"]
+    ]
     prep = snakemake(prep_dir, base, *prep_targets, log_name="prep")
     print(f"  prepared inputs (build_model + prepare_data): {prep['wall']:.1f} s", flush=True)
 
     # Warm the page cache for both harnesses' imports (neither contender pays a cold disk).
-    measure([sys.executable, "-c", "import lm_eval, lm_eval.models, opencompass.cli.main, transformers, torch"],
-            tmp, tmp / "logs" / "warm.log")
+    measure(
+        [sys.executable, "-c", "import lm_eval, lm_eval.models, opencompass.cli.main, transformers, torch"],
+        tmp,
+        tmp / "logs" / "warm.log",
+    )
 
     lm_dir = tmp / "lmdeck"
     shutil.copytree(prep_dir, lm_dir, symlinks=True)
@@ -478,27 +615,43 @@ def case_cold_vs_naive(tmp: Path, results: dict, budget: Budget, reserve) -> dic
 
     deadline = budget.seconds - reserve(cold["wall"])
     naive = run_naive_loop(tmp, lm_dir, config, deadline, budget)
-    note = (f"; {len(naive['extrapolated'])} of {naive['planned']} invocations extrapolated (time budget)"
-            if naive["extrapolated"] else "")
+    note = (
+        f"; {len(naive['extrapolated'])} of {naive['planned']} invocations extrapolated (time budget)"
+        if naive["extrapolated"]
+        else ""
+    )
     print(f"  naive loop: {naive['wall']:.1f} s ({len(naive['invocations'])} invocations run{note})", flush=True)
 
     ratio = cold["wall"] / naive["wall"]
-    results["cases"].append({
-        "id": 1, "name": "cold run: lmdeck / naive loop (wall)", "value": round(ratio, 3), "unit": "ratio",
-        "goal": 0.5, "pass": goal(ratio, 0.5), "note": note.lstrip("; "),
-        "details": {
-            "prep_wall_s": round(prep["wall"], 2), "lmdeck_wall_s": round(cold["wall"], 2),
-            "naive_wall_s": round(naive["wall"], 2), "naive_measured_wall_s": round(naive["measured_wall"], 2),
-            "lmdeck_cpu_s": round(cold["cpu"], 2), "naive_cpu_s": round(naive["cpu"], 2),
-            "cpu_ratio": round(cold["cpu"] / naive["cpu"], 3),
-            "ratio_with_prep": round((prep["wall"] + cold["wall"]) / (prep["wall"] + naive["wall"]), 3),
-            "lmdeck_to_scores_csv_s": round(eval_wall, 1) if eval_wall else None,
-            "eval_only_ratio": round(eval_wall / naive["wall"], 3) if eval_wall else None,
-            "load_at_start": {"prep": prep["load"], "lmdeck": cold["load"], "naive": naive["load"]},
-            "lmdeck_jobs": cold["jobs"], "lmdeck_job_benchmarks": job_benchmarks(lm_dir),
-            "lmdeck_job_finished_at_s": {k: round(v - started_epoch, 1) for k, v in finished.items()},
-            "naive_invocations": naive["invocations"], "naive_extrapolated": naive["extrapolated"],
-        }})
+    results["cases"].append(
+        {
+            "id": 1,
+            "name": "cold run: lmdeck / naive loop (wall)",
+            "value": round(ratio, 3),
+            "unit": "ratio",
+            "goal": 0.5,
+            "pass": goal(ratio, 0.5),
+            "note": note.lstrip("; "),
+            "details": {
+                "prep_wall_s": round(prep["wall"], 2),
+                "lmdeck_wall_s": round(cold["wall"], 2),
+                "naive_wall_s": round(naive["wall"], 2),
+                "naive_measured_wall_s": round(naive["measured_wall"], 2),
+                "lmdeck_cpu_s": round(cold["cpu"], 2),
+                "naive_cpu_s": round(naive["cpu"], 2),
+                "cpu_ratio": round(cold["cpu"] / naive["cpu"], 3),
+                "ratio_with_prep": round((prep["wall"] + cold["wall"]) / (prep["wall"] + naive["wall"]), 3),
+                "lmdeck_to_scores_csv_s": round(eval_wall, 1) if eval_wall else None,
+                "eval_only_ratio": round(eval_wall / naive["wall"], 3) if eval_wall else None,
+                "load_at_start": {"prep": prep["load"], "lmdeck": cold["load"], "naive": naive["load"]},
+                "lmdeck_jobs": cold["jobs"],
+                "lmdeck_job_benchmarks": job_benchmarks(lm_dir),
+                "lmdeck_job_finished_at_s": {k: round(v - started_epoch, 1) for k, v in finished.items()},
+                "naive_invocations": naive["invocations"],
+                "naive_extrapolated": naive["extrapolated"],
+            },
+        }
+    )
 
     case_noop(tmp, results, lm_dir, config)
 
@@ -514,25 +667,40 @@ def case_cold_vs_naive(tmp: Path, results: dict, budget: Budget, reserve) -> dic
     cold_total = prep["wall"] + cold["wall"]
     share = tmpl["wall"] / cold_total
     harness_jobs = [j for j in tmpl["jobs"] if j in HARNESS_RULES]
-    results["cases"].append({
-        "id": 3, "name": "template-only change: re-render wall (median of 3) / cold run (prep + lmdeck)",
-        "value": round(share, 3), "unit": "ratio", "goal": 0.05, "pass": goal(share, 0.05) and not harness_jobs,
-        "details": {"wall_s": round(tmpl["wall"], 2), "walls_s": [round(r["wall"], 2) for r in edits],
-                    "cold_run_s": round(cold_total, 2),
-                    "share_of_lmdeck_cold_without_prep": round(tmpl["wall"] / cold["wall"], 3),
-                    "jobs": tmpl["jobs"], "harness_jobs": len(harness_jobs), "load_at_start": tmpl["load"],
-                    "job_finished_at_s": {k: round(v - tmpl["started_epoch"], 1)
-                                          for k, v in finish_times(tmpl["text"]).items()},
-                    "job_benchmarks": {k: v for k, v in job_benchmarks(lm_dir).items()
-                                       if k.split("/")[0] in set(tmpl["jobs"])}}})
+    results["cases"].append(
+        {
+            "id": 3,
+            "name": "template-only change: re-render wall (median of 3) / cold run (prep + lmdeck)",
+            "value": round(share, 3),
+            "unit": "ratio",
+            "goal": 0.05,
+            "pass": goal(share, 0.05) and not harness_jobs,
+            "details": {
+                "wall_s": round(tmpl["wall"], 2),
+                "walls_s": [round(r["wall"], 2) for r in edits],
+                "cold_run_s": round(cold_total, 2),
+                "share_of_lmdeck_cold_without_prep": round(tmpl["wall"] / cold["wall"], 3),
+                "jobs": tmpl["jobs"],
+                "harness_jobs": len(harness_jobs),
+                "load_at_start": tmpl["load"],
+                "job_finished_at_s": {
+                    k: round(v - tmpl["started_epoch"], 1) for k, v in finish_times(tmpl["text"]).items()
+                },
+                "job_benchmarks": {
+                    k: v for k, v in job_benchmarks(lm_dir).items() if k.split("/")[0] in set(tmpl["jobs"])
+                },
+            },
+        }
+    )
     print(f"  template change: {tmpl['wall']:.1f} s, jobs {tmpl['jobs']}", flush=True)
     # Not part of the figure: the html, pdf and png a researcher asks for once the text is final
     # (`snakemake export`; the default target ends at the deck's Markdown).
     on_demand = snakemake(lm_dir, config, "export", log_name="export_on_demand")
     results["cases"][-1]["details"]["export_after_s"] = round(on_demand["wall"], 2)
     results["cases"][-1]["details"]["export_jobs"] = on_demand["jobs"]
-    print(f"  then html + pdf + png (`snakemake export`): {on_demand['wall']:.1f} s, jobs {on_demand['jobs']}",
-          flush=True)
+    print(
+        f"  then html + pdf + png (`snakemake export`): {on_demand['wall']:.1f} s, jobs {on_demand['jobs']}", flush=True
+    )
     return {"lm_dir": lm_dir, "config": config, "cold_wall": cold["wall"]}
 
 
@@ -542,8 +710,9 @@ def _naive_timings(path: Path) -> list[dict]:
         for line in path.read_text().splitlines():
             parts = line.split("\t")
             if len(parts) == 4:
-                rows.append({"harness": parts[0], "model": parts[1], "benchmark": parts[2],
-                             "s": round(float(parts[3]), 2)})
+                rows.append(
+                    {"harness": parts[0], "model": parts[1], "benchmark": parts[2], "s": round(float(parts[3]), 2)}
+                )
     return rows
 
 
@@ -588,14 +757,27 @@ def without_slurm_plugin(tmp: Path, workdir: Path, config: dict, *args: str, rep
     shim.mkdir(exist_ok=True)
     (shim / "sitecustomize.py").write_text(HIDE_SLURM_PLUGIN)
     cfg = write_config(workdir, config)
-    cmd = [BIN / "snakemake", "-s", ROOT / "Snakefile", "--directory", workdir, "--configfile", cfg, "--cores", "2",
-           *args]
+    cmd = [
+        BIN / "snakemake",
+        "-s",
+        ROOT / "Snakefile",
+        "--directory",
+        workdir,
+        "--configfile",
+        cfg,
+        "--cores",
+        "2",
+        *args,
+    ]
     extra = {"PYTHONPATH": os.pathsep.join(filter(None, [str(shim), os.environ.get("PYTHONPATH", "")]))}
-    runs = [measure(cmd, workdir, tmp / "logs" / f"noslurm_{workdir.name}_{i}.log", extra_env=extra)
-            for i in range(repeat)]
-    return {"median": round(statistics.median(r["wall"] for r in runs), 2),
-            "walls_s": [round(r["wall"], 2) for r in runs],
-            "nothing_to_be_done": all("Nothing to be done" in r["text"] for r in runs)}
+    runs = [
+        measure(cmd, workdir, tmp / "logs" / f"noslurm_{workdir.name}_{i}.log", extra_env=extra) for i in range(repeat)
+    ]
+    return {
+        "median": round(statistics.median(r["wall"] for r in runs), 2),
+        "walls_s": [round(r["wall"], 2) for r in runs],
+        "nothing_to_be_done": all("Nothing to be done" in r["text"] for r in runs),
+    }
 
 
 NOOP_RUNS = 7  # per side: medians of 7 interleaved runs
@@ -617,7 +799,7 @@ def interleaved(commands: dict[str, tuple], runs: int) -> dict[str, list[dict]]:
     names = list(commands)
     out = {name: [] for name in names}
     for i in range(runs):
-        for name in (names if i % 2 == 0 else names[::-1]):
+        for name in names if i % 2 == 0 else names[::-1]:
             cmd, cwd, log_dir = commands[name]
             out[name].append(measure(cmd, cwd, log_dir / f"{name}_{i}.log"))
     return out
@@ -636,10 +818,14 @@ def case_noop(tmp: Path, results: dict, lm_dir: Path, config: dict) -> None:
     """2. No-op rerun of a finished run, against Snakemake's floor: lmdeck's no-op and a one-rule
     Snakefile's no-op, interleaved, NOOP_RUNS each; the figure is the ratio of the medians."""
     cfg = write_config(lm_dir, config)
-    lmdeck = [BIN / "snakemake", "-s", ROOT / "Snakefile", "--directory", lm_dir, "--configfile", cfg,
-              "--cores", "2"]
-    runs = interleaved({"lmdeck": (lmdeck, lm_dir, tmp / "logs"),
-                        "floor": (floor_workflow(tmp / "floor"), tmp / "floor", tmp / "logs")}, NOOP_RUNS)
+    lmdeck = [BIN / "snakemake", "-s", ROOT / "Snakefile", "--directory", lm_dir, "--configfile", cfg, "--cores", "2"]
+    runs = interleaved(
+        {
+            "lmdeck": (lmdeck, lm_dir, tmp / "logs"),
+            "floor": (floor_workflow(tmp / "floor"), tmp / "floor", tmp / "logs"),
+        },
+        NOOP_RUNS,
+    )
     for run in runs["lmdeck"]:
         run["jobs"] = jobs_from_log(run["text"])
     failed = [r["log"] for side in runs.values() for r in side if r["rc"] != 0]
@@ -651,20 +837,34 @@ def case_noop(tmp: Path, results: dict, lm_dir: Path, config: dict) -> None:
     ran = [r["jobs"] for r in runs["lmdeck"]]
     quiet = all("Nothing to be done" in r["text"] for side in runs.values() for r in side)
     hidden = without_slurm_plugin(tmp, lm_dir, config, repeat=2) if slurm_plugin_waits(results) else None
-    results["cases"].append({
-        "id": 2, "name": f"no-op rerun / one-rule Snakefile's no-op (medians of {NOOP_RUNS}, interleaved)",
-        "value": round(ratio, 3), "unit": "ratio", "goal": NOOP_GOAL,
-        "pass": goal(ratio, NOOP_GOAL) and quiet and all(not j for j in ran),
-        "note": f"{noop:.2f} s / {floor:.2f} s",
-        "details": {"lmdeck_median_s": round(noop, 2), "floor_median_s": round(floor, 2),
-                    "walls_s": [round(r["wall"], 2) for r in runs["lmdeck"]],
-                    "cpu_s": [round(r["cpu"], 2) for r in runs["lmdeck"]],
-                    "floor_walls_s": [round(r["wall"], 2) for r in runs["floor"]],
-                    "floor_cpu_s": [round(r["cpu"], 2) for r in runs["floor"]],
-                    "jobs": ran, "nothing_to_be_done": quiet, "noop_with_slurm_plugin_hidden_s": hidden,
-                    "load_at_start": [r["load"] for r in runs["lmdeck"]]}})
-    print(f"  no-op: {noop:.2f} s vs one-rule Snakefile {floor:.2f} s: {ratio:.3f}x"
-          + (f"; with the SLURM executor plugin hidden: {hidden['median']:.2f} s" if hidden else ""), flush=True)
+    results["cases"].append(
+        {
+            "id": 2,
+            "name": f"no-op rerun / one-rule Snakefile's no-op (medians of {NOOP_RUNS}, interleaved)",
+            "value": round(ratio, 3),
+            "unit": "ratio",
+            "goal": NOOP_GOAL,
+            "pass": goal(ratio, NOOP_GOAL) and quiet and all(not j for j in ran),
+            "note": f"{noop:.2f} s / {floor:.2f} s",
+            "details": {
+                "lmdeck_median_s": round(noop, 2),
+                "floor_median_s": round(floor, 2),
+                "walls_s": [round(r["wall"], 2) for r in runs["lmdeck"]],
+                "cpu_s": [round(r["cpu"], 2) for r in runs["lmdeck"]],
+                "floor_walls_s": [round(r["wall"], 2) for r in runs["floor"]],
+                "floor_cpu_s": [round(r["cpu"], 2) for r in runs["floor"]],
+                "jobs": ran,
+                "nothing_to_be_done": quiet,
+                "noop_with_slurm_plugin_hidden_s": hidden,
+                "load_at_start": [r["load"] for r in runs["lmdeck"]],
+            },
+        }
+    )
+    print(
+        f"  no-op: {noop:.2f} s vs one-rule Snakefile {floor:.2f} s: {ratio:.3f}x"
+        + (f"; with the SLURM executor plugin hidden: {hidden['median']:.2f} s" if hidden else ""),
+        flush=True,
+    )
 
 
 def case_add_benchmark(tmp: Path, results: dict, lm_dir: Path, config: dict) -> None:
@@ -689,20 +889,38 @@ def case_add_benchmark(tmp: Path, results: dict, lm_dir: Path, config: dict) -> 
         manifests[f"{manifest.parent.parent.name}/{manifest.parent.name}"] = {
             "rewritten": manifest.stat().st_mtime_ns != before[manifest],
             "evaluated": [e["benchmark"] for e in entries if not e["cached"]],
-            "cached": [e["benchmark"] for e in entries if e["cached"]]}
+            "cached": [e["benchmark"] for e in entries if e["cached"]],
+        }
     rewritten = {k: v for k, v in manifests.items() if v["rewritten"]}
     evaluated = sorted({b for v in rewritten.values() for b in v["evaluated"]})
     ran = second["jobs"]
-    ok = (evaluated == ["BBH"] and all(v["evaluated"] == ["BBH"] for v in rewritten.values())
-          and all(k.startswith("lm-eval/") for k in rewritten) and "opencompass" not in ran
-          and "build_model" not in ran and ran.count("prepare_data") == 1)
-    results["cases"].append({
-        "id": 4, "name": "add BBH: benchmarks evaluated by the rerun", "value": ", ".join(evaluated) or "none",
-        "unit": "", "goal": "BBH only", "pass": ok,
-        "details": {"jobs": ran, "job_count": len(ran), "wall_s": round(second["wall"], 2),
-                    "first_run_jobs": first["jobs"], "manifests": manifests,
-                    "note": "no-BBH state derived from the cold run (BBH's data and results deleted, "
-                            "then the no-BBH config run)"}})
+    ok = (
+        evaluated == ["BBH"]
+        and all(v["evaluated"] == ["BBH"] for v in rewritten.values())
+        and all(k.startswith("lm-eval/") for k in rewritten)
+        and "opencompass" not in ran
+        and "build_model" not in ran
+        and ran.count("prepare_data") == 1
+    )
+    results["cases"].append(
+        {
+            "id": 4,
+            "name": "add BBH: benchmarks evaluated by the rerun",
+            "value": ", ".join(evaluated) or "none",
+            "unit": "",
+            "goal": "BBH only",
+            "pass": ok,
+            "details": {
+                "jobs": ran,
+                "job_count": len(ran),
+                "wall_s": round(second["wall"], 2),
+                "first_run_jobs": first["jobs"],
+                "manifests": manifests,
+                "note": "no-BBH state derived from the cold run (BBH's data and results deleted, "
+                "then the no-BBH config run)",
+            },
+        }
+    )
     print(f"  add BBH: {second['wall']:.1f} s, jobs {ran}; evaluated {evaluated}", flush=True)
 
 
@@ -720,23 +938,37 @@ def case_dag_scale(tmp: Path, results: dict, budget: Budget, points: list) -> No
         jobs = dag_jobs(n_models, n_benchmarks, data)
         wait = max(0.0, results.get("environment", {}).get("startup_waiting_s", 0.0))
         if case and budget.left() < 5 + wait + 0.02 * jobs * (2 if data == "local" else 1):
-            case["details"]["skipped"].append({"models": n_models, "benchmarks": n_benchmarks, "data": data,
-                                               "jobs": jobs, "reason": "time budget"})
+            case["details"]["skipped"].append(
+                {"models": n_models, "benchmarks": n_benchmarks, "data": data, "jobs": jobs, "reason": "time budget"}
+            )
             continue
         name = f"dag_{n_models}x{n_benchmarks}_{data}"
         run = snakemake(tmp / name, dag_config(n_models, n_benchmarks, data), "-n", log_name=name)
         stats = job_stats(run["text"])
-        row = {"models": n_models, "benchmarks": n_benchmarks, "data": data,
-               "jobs": stats.get("total", len(run["jobs"])), "wall_s": round(run["wall"], 2),
-               "cpu_s": round(run["cpu"], 2), "load_at_start": run["load"]}
+        row = {
+            "models": n_models,
+            "benchmarks": n_benchmarks,
+            "data": data,
+            "jobs": stats.get("total", len(run["jobs"])),
+            "wall_s": round(run["wall"], 2),
+            "cpu_s": round(run["cpu"], 2),
+            "load_at_start": run["load"],
+        }
         print(f"  -n {n_models} x {n_benchmarks} ({data}): {row['jobs']} jobs, {run['wall']:.2f} s", flush=True)
         if case is None:
-            case = {"id": 5, "name": f"DAG: snakemake -n, {n_models} models x {n_benchmarks} benchmarks",
-                    "value": row["wall_s"], "unit": "s", "goal": 10.0, "pass": goal(row["wall_s"], 10.0),
-                    "details": {"growth": [], "skipped": []}}
+            case = {
+                "id": 5,
+                "name": f"DAG: snakemake -n, {n_models} models x {n_benchmarks} benchmarks",
+                "value": row["wall_s"],
+                "unit": "s",
+                "goal": 10.0,
+                "pass": goal(row["wall_s"], 10.0),
+                "details": {"growth": [], "skipped": []},
+            }
             if slurm_plugin_waits(results):
                 case["details"]["with_slurm_plugin_hidden_s"] = without_slurm_plugin(
-                    tmp, tmp / name, dag_config(n_models, n_benchmarks, data), "-n", repeat=1)
+                    tmp, tmp / name, dag_config(n_models, n_benchmarks, data), "-n", repeat=1
+                )
             results["cases"].append(case)
         case["details"]["growth"].append(row)
 
@@ -754,26 +986,45 @@ def case_render_scale(tmp: Path, results: dict) -> None:
     report = absolutize(default_config())["report"]
     (work / "spec.json").write_text(json.dumps(spec))
     (work / "report.json").write_text(json.dumps(report, ensure_ascii=False))
-    run = measure([sys.executable, Path(__file__).resolve(), "--render-worker", work], work,
-                  tmp / "logs" / "render.log", timeout=300)
+    run = measure(
+        [sys.executable, Path(__file__).resolve(), "--render-worker", work],
+        work,
+        tmp / "logs" / "render.log",
+        timeout=300,
+    )
     if run["rc"] != 0:
         raise RuntimeError(f"render worker failed; see {run['log']}:\n{run['text'][-3000:]}")
     worker = json.loads(run["text"].strip().splitlines()[-1])
     peak_gib = run["max_rss_mb"] / 1024
     subtasks = frame[frame["subtask"] != "all"]
-    results["cases"].append({
-        "id": 6, "name": "tables + deck, 100 models x 200 subtasks x 2 harnesses", "value": round(run["wall"], 2),
-        "unit": "s", "goal": 10.0, "pass": goal(run["wall"], 10.0) and peak_gib <= 1.0,
-        "details": {"peak_rss_mib": round(run["max_rss_mb"], 1), "peak_goal_mib": 1024,
-                    "cpu_s": round(run["cpu"], 2), "rows": len(frame),
-                    "subtask_rows_per_model_harness": int(subtasks.groupby(["model", "harness"]).size().iloc[0]),
-                    "phases_s": worker["phases"], "deck_bytes": worker["deck_bytes"],
-                    "synthetic_setup_s (untimed)": round(setup, 2), "load_at_start": run["load"]}})
-    print(f"  render scale: {run['wall']:.2f} s, peak {run['max_rss_mb']:.0f} MiB, phases {worker['phases']}",
-          flush=True)
+    results["cases"].append(
+        {
+            "id": 6,
+            "name": "tables + deck, 100 models x 200 subtasks x 2 harnesses",
+            "value": round(run["wall"], 2),
+            "unit": "s",
+            "goal": 10.0,
+            "pass": goal(run["wall"], 10.0) and peak_gib <= 1.0,
+            "details": {
+                "peak_rss_mib": round(run["max_rss_mb"], 1),
+                "peak_goal_mib": 1024,
+                "cpu_s": round(run["cpu"], 2),
+                "rows": len(frame),
+                "subtask_rows_per_model_harness": int(subtasks.groupby(["model", "harness"]).size().iloc[0]),
+                "phases_s": worker["phases"],
+                "deck_bytes": worker["deck_bytes"],
+                "synthetic_setup_s (untimed)": round(setup, 2),
+                "load_at_start": run["load"],
+            },
+        }
+    )
+    print(
+        f"  render scale: {run['wall']:.2f} s, peak {run['max_rss_mb']:.0f} MiB, phases {worker['phases']}", flush=True
+    )
 
 
 # --------------------------------------------------------------------------- output
+
 
 def verdict(case: dict) -> str:
     return "SKIPPED" if case["pass"] is None else ("PASS" if case["pass"] else "FAIL")
@@ -798,70 +1049,129 @@ def fmt_goal(case: dict) -> str:
 
 
 def markdown(results: dict) -> str:
-    lines = [f"# lmdeck benchmark ({results['started']})", "",
-             f"{results['machine']}. Ratios are from runs made one after the other in this run; absolute "
-             "seconds are noisy (the load average at each start is in results.json).", "",
-             "| # | figure | measured | goal | result |", "|---|---|---|---|---|"]
+    lines = [
+        f"# lmdeck benchmark ({results['started']})",
+        "",
+        f"{results['machine']}. Ratios are from runs made one after the other in this run; absolute "
+        "seconds are noisy (the load average at each start is in results.json).",
+        "",
+        "| # | figure | measured | goal | result |",
+        "|---|---|---|---|---|",
+    ]
     probe = results.get("environment")
     for case in results["cases"]:
         note = f" ({case['note']})" if case.get("note") else ""
-        lines.append(f"| {case['id']} | {case['name']} | {fmt_value(case)}{note} | {fmt_goal(case)} | "
-                     f"{verdict(case)} |")
+        lines.append(
+            f"| {case['id']} | {case['name']} | {fmt_value(case)}{note} | {fmt_goal(case)} | {verdict(case)} |"
+        )
     if probe:
-        lines += ["", f"Environment: `snakemake --version` {probe['snakemake_version_wall_s']} s wall, "
-                  f"{probe['snakemake_version_cpu_s']} s CPU; load average {probe['load_avg']} at the start."]
+        lines += [
+            "",
+            f"Environment: `snakemake --version` {probe['snakemake_version_wall_s']} s wall, "
+            f"{probe['snakemake_version_cpu_s']} s CPU; load average {probe['load_avg']} at the start.",
+        ]
         if "scontrol_show_config_s" in probe:
-            lines[-1] += (f" snakemake-executor-plugin-slurm is installed and runs `scontrol show config` at import: "
-                          f"{probe['scontrol_show_config_s']} s here ({probe['scontrol_first_line']}).")
+            lines[-1] += (
+                f" snakemake-executor-plugin-slurm is installed and runs `scontrol show config` at import: "
+                f"{probe['scontrol_show_config_s']} s here ({probe['scontrol_first_line']})."
+            )
     by_id = {c["id"]: c for c in results["cases"]}
     if 1 in by_id:
         d = by_id[1]["details"]
-        extra = (f" + {len(d['naive_extrapolated'])} extrapolated" if d["naive_extrapolated"] else "")
-        lines += ["", "## 1. Cold run vs naive loop", "",
-                  "| | wall s | CPU s |", "|---|---|---|",
-                  f"| prepared inputs (build_model, prepare_data; shared by both) | {d['prep_wall_s']} | |",
-                  f"| lmdeck cold run (harness jobs → scores → tables, figures, deck data, deck) | "
-                  f"{d['lmdeck_wall_s']} | {d['lmdeck_cpu_s']} |",
-                  f"| lmdeck up to results/scores.csv (from the log) | {d['lmdeck_to_scores_csv_s']} | |",
-                  f"| naive loop ({len(d['naive_invocations'])} CLI invocations run{extra}, serial) | "
-                  f"{d['naive_wall_s']} | {d['naive_cpu_s']} |", "",
-                  f"Ratios: wall {by_id[1]['value']}, CPU {d['cpu_ratio']}, wall with the prep counted on both "
-                  f"sides {d['ratio_with_prep']}, evaluation only (to scores.csv) {d['eval_only_ratio']}.",
-                  "", "Naive invocations (s): " + ", ".join(
-                      f"{r['harness']} {r['model']} {r['benchmark']} {r['s']}" for r in d["naive_invocations"])
-                  + (("; extrapolated: " + ", ".join(f"{r['model']} {r['benchmark']} {r['s']}"
-                                                      for r in d["naive_extrapolated"])) if extra else "") + "."]
+        extra = f" + {len(d['naive_extrapolated'])} extrapolated" if d["naive_extrapolated"] else ""
+        lines += [
+            "",
+            "## 1. Cold run vs naive loop",
+            "",
+            "| | wall s | CPU s |",
+            "|---|---|---|",
+            f"| prepared inputs (build_model, prepare_data; shared by both) | {d['prep_wall_s']} | |",
+            f"| lmdeck cold run (harness jobs → scores → tables, figures, deck data, deck) | "
+            f"{d['lmdeck_wall_s']} | {d['lmdeck_cpu_s']} |",
+            f"| lmdeck up to results/scores.csv (from the log) | {d['lmdeck_to_scores_csv_s']} | |",
+            f"| naive loop ({len(d['naive_invocations'])} CLI invocations run{extra}, serial) | "
+            f"{d['naive_wall_s']} | {d['naive_cpu_s']} |",
+            "",
+            f"Ratios: wall {by_id[1]['value']}, CPU {d['cpu_ratio']}, wall with the prep counted on both "
+            f"sides {d['ratio_with_prep']}, evaluation only (to scores.csv) {d['eval_only_ratio']}.",
+            "",
+            "Naive invocations (s): "
+            + ", ".join(f"{r['harness']} {r['model']} {r['benchmark']} {r['s']}" for r in d["naive_invocations"])
+            + (
+                (
+                    "; extrapolated: "
+                    + ", ".join(f"{r['model']} {r['benchmark']} {r['s']}" for r in d["naive_extrapolated"])
+                )
+                if extra
+                else ""
+            )
+            + ".",
+        ]
     if 2 in by_id:
         d = by_id[2]["details"]
-        lines += ["", f"No-op walls {d['walls_s']} s; a one-rule Snakefile's no-op (Snakemake's start-up floor), "
-                  f"run in turn with them: {d['floor_walls_s']} s."]
+        lines += [
+            "",
+            f"No-op walls {d['walls_s']} s; a one-rule Snakefile's no-op (Snakemake's start-up floor), "
+            f"run in turn with them: {d['floor_walls_s']} s.",
+        ]
         if d.get("noop_with_slurm_plugin_hidden_s"):
-            lines[-1] += (" The same no-op with snakemake-executor-plugin-slurm hidden from plugin discovery: "
-                          f"{d['noop_with_slurm_plugin_hidden_s']['walls_s']} s.")
+            lines[-1] += (
+                " The same no-op with snakemake-executor-plugin-slurm hidden from plugin discovery: "
+                f"{d['noop_with_slurm_plugin_hidden_s']['walls_s']} s."
+            )
     if 3 in by_id:
         d = by_id[3]["details"]
-        lines += ["", f"Template change: {d['wall_s']} s, jobs {d['jobs']}; job seconds "
-                  + ", ".join(f"{k} {v['s']}" for k, v in d["job_benchmarks"].items()) + "."
-                  + (f" Then html + pdf + png on demand (`snakemake export`, not part of the figure): "
-                     f"{d['export_after_s']} s." if "export_after_s" in d else "")]
+        lines += [
+            "",
+            f"Template change: {d['wall_s']} s, jobs {d['jobs']}; job seconds "
+            + ", ".join(f"{k} {v['s']}" for k, v in d["job_benchmarks"].items())
+            + "."
+            + (
+                f" Then html + pdf + png on demand (`snakemake export`, not part of the figure): "
+                f"{d['export_after_s']} s."
+                if "export_after_s" in d
+                else ""
+            ),
+        ]
     if 4 in by_id and by_id[4]["details"]:
         d = by_id[4]["details"]
-        lines += ["", f"Add BBH: {d['job_count']} jobs ran: {d['jobs']}; manifests rewritten: "
-                  + "; ".join(f"{k}: evaluated {v['evaluated']}, reused {len(v['cached'])}"
-                              for k, v in d["manifests"].items() if v["rewritten"])
-                  + "; not touched: " + ", ".join(k for k, v in d["manifests"].items() if not v["rewritten"]) + "."]
+        lines += [
+            "",
+            f"Add BBH: {d['job_count']} jobs ran: {d['jobs']}; manifests rewritten: "
+            + "; ".join(
+                f"{k}: evaluated {v['evaluated']}, reused {len(v['cached'])}"
+                for k, v in d["manifests"].items()
+                if v["rewritten"]
+            )
+            + "; not touched: "
+            + ", ".join(k for k, v in d["manifests"].items() if not v["rewritten"])
+            + ".",
+        ]
     if 5 in by_id:
         d = by_id[5]["details"]
-        lines += ["", "## 5. DAG growth (`snakemake -n`)", "", "| models | benchmarks | data | jobs | wall s |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {g['models']} | {g['benchmarks']} | {g['data']} | {g['jobs']} | {g['wall_s']} |"
-                  for g in d["growth"]]
+        lines += [
+            "",
+            "## 5. DAG growth (`snakemake -n`)",
+            "",
+            "| models | benchmarks | data | jobs | wall s |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {g['models']} | {g['benchmarks']} | {g['data']} | {g['jobs']} | {g['wall_s']} |" for g in d["growth"]
+        ]
         if d.get("with_slurm_plugin_hidden_s"):
-            lines += ["", f"The first row again with snakemake-executor-plugin-slurm hidden from plugin discovery: "
-                      f"{d['with_slurm_plugin_hidden_s']['walls_s']} s."]
+            lines += [
+                "",
+                f"The first row again with snakemake-executor-plugin-slurm hidden from plugin discovery: "
+                f"{d['with_slurm_plugin_hidden_s']['walls_s']} s.",
+            ]
         if d.get("skipped"):
-            lines += ["", "Skipped (time budget): " + ", ".join(
-                f"{g['models']} x {g['benchmarks']} {g['data']}" for g in d["skipped"]) + "."]
+            lines += [
+                "",
+                "Skipped (time budget): "
+                + ", ".join(f"{g['models']} x {g['benchmarks']} {g['data']}" for g in d["skipped"])
+                + ".",
+            ]
     if 6 in by_id:
         d = by_id[6]["details"]
         lines += ["", f"Render scale: {d['rows']} rows, peak RSS {d['peak_rss_mib']} MiB, phases {d['phases_s']}."]
@@ -875,11 +1185,18 @@ def machine() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", default="1,2,3,4,5,6",
-                        help="comma-separated subset (1 also gives 2 and 3; 3-4 need 1; 2 alone reruns a plain run)")
-    parser.add_argument("--budget", type=float, default=850,
-                        help="wall-clock budget in seconds (0: none); optional work is skipped and the "
-                             "naive loop's tail extrapolated when it would not fit (default: 850)")
+    parser.add_argument(
+        "--cases",
+        default="1,2,3,4,5,6",
+        help="comma-separated subset (1 also gives 2 and 3; 3-4 need 1; 2 alone reruns a plain run)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=850,
+        help="wall-clock budget in seconds (0: none); optional work is skipped and the "
+        "naive loop's tail extrapolated when it would not fit (default: 850)",
+    )
     parser.add_argument("--out", default=str(BENCH), help="folder for results.md / results.json")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     parser.add_argument("--render-worker", help=argparse.SUPPRESS)
@@ -891,8 +1208,12 @@ def main(argv: list[str] | None = None) -> int:
     if cases & {3, 4}:
         cases.add(1)  # they reuse the cold run's directory
     budget = Budget(args.budget)
-    results = {"started": datetime.now().isoformat(timespec="seconds"), "machine": machine(),
-               "budget_s": args.budget, "cases": []}
+    results = {
+        "started": datetime.now().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "budget_s": args.budget,
+        "cases": [],
+    }
     tmp = Path(tempfile.mkdtemp(prefix="lmdeck-bench-"))
     print(f"lmdeck bench in {tmp} (budget {args.budget:g} s)", flush=True)
     try:
@@ -918,9 +1239,18 @@ def main(argv: list[str] | None = None) -> int:
                 if budget.left() >= max(120.0, 0.7 * state["cold_wall"]) + 2 * wait:
                     case_add_benchmark(tmp, results, state["lm_dir"], state["config"])
                 else:
-                    results["cases"].append({"id": 4, "name": "add BBH: benchmarks evaluated by the rerun",
-                                             "value": "not run", "unit": "", "goal": "BBH only", "pass": None,
-                                             "note": "skipped: time budget", "details": {}})
+                    results["cases"].append(
+                        {
+                            "id": 4,
+                            "name": "add BBH: benchmarks evaluated by the rerun",
+                            "value": "not run",
+                            "unit": "",
+                            "goal": "BBH only",
+                            "pass": None,
+                            "note": "skipped: time budget",
+                            "details": {},
+                        }
+                    )
         elif 2 in cases:  # the no-op alone: a finished run of the default config, no naive loop
             case_noop(tmp, results, *finished_run(tmp))
         if 5 in cases:
@@ -936,8 +1266,10 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     print()
     for case in results["cases"]:
-        print(f"{case['id']}. {case['name']}: {fmt_value(case)} (goal {fmt_goal(case)}) {verdict(case)}"
-              + (f" [{case['note']}]" if case.get("note") else ""))
+        print(
+            f"{case['id']}. {case['name']}: {fmt_value(case)} (goal {fmt_goal(case)}) {verdict(case)}"
+            + (f" [{case['note']}]" if case.get("note") else "")
+        )
     print(f"total {results['total_wall_s']} s; wrote {Path(args.out) / 'results.md'} and results.json")
     return 0
 

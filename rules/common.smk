@@ -20,11 +20,18 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 # Relative paths resolve against the folder of the config file that holds them (--config values and
 # defaults: the workflow's folder); made absolute once, here, so nothing depends on the working
 # directory (config/README.md, "Paths"). A missing folder stops the parse, naming field and path.
-config.update(lmconfig.with_absolute_paths(
-    config, workflow.basedir, workflow_dir=workflow.basedir, check=True,
-    sources=lmconfig.config_sources(workflow.configfiles, workflow.config_settings.config, workflow.basedir)))
+config.update(
+    lmconfig.with_absolute_paths(
+        config,
+        workflow.basedir,
+        workflow_dir=workflow.basedir,
+        check=True,
+        sources=lmconfig.config_sources(workflow.configfiles, workflow.config_settings.config, workflow.basedir),
+    )
+)
 lmconfig.check(config)
 lmreported.check(config)  # the reported CSVs: a bad one stops `snakemake -n`, not only the merge
+
 
 # Harness jobs record a failed benchmark instead of failing when the run keeps going, so
 # the deck can still be made (lmdeck.harness.common.Job). An env var, not a param: a param
@@ -76,8 +83,9 @@ def harness_inputs(harness):
 
     def inputs(wildcards):
         model = lmconfig.model_by_name(config, wildcards.model)
-        files = {"data": [f"{lmconfig.DATA_DIR}/{b['name']}/data.json"
-                          for b in lmconfig.benchmarks_for(config, harness)]}
+        files = {
+            "data": [f"{lmconfig.DATA_DIR}/{b['name']}/data.json" for b in lmconfig.benchmarks_for(config, harness)]
+        }
         if "build" in model:
             files["model"] = lmconfig.model_path(model)
         return files
@@ -95,8 +103,10 @@ def job_spec_json(harness):
 
     def spec(wildcards):
         manifest = f"results/raw/{harness}/{wildcards.model}/manifest.json"
-        job = {**lmconfig.job_spec(config, wildcards.model, harness),
-               **harness_common.run_controls(manifest, config.get("rerun", "none"), _RERUN_REQUESTED)}
+        job = {
+            **lmconfig.job_spec(config, wildcards.model, harness),
+            **harness_common.run_controls(manifest, config.get("rerun", "none"), _RERUN_REQUESTED),
+        }
         return json.dumps(job, sort_keys=True)
 
     return spec
@@ -121,12 +131,15 @@ announce_failed_jobs()
 
 def report_spec():
     """What the merge and table steps need from the config (also their rerun trigger)."""
-    return json.dumps({
-        "models": config["models"],
-        "benchmarks": config["benchmarks"],
-        "reported": config.get("reported", []),
-        "tolerance": config["report"].get("tolerance", 5),
-    }, sort_keys=True)
+    return json.dumps(
+        {
+            "models": config["models"],
+            "benchmarks": config["benchmarks"],
+            "reported": config.get("reported", []),
+            "tolerance": config["report"].get("tolerance", 5),
+        },
+        sort_keys=True,
+    )
 
 
 REPORT = config["report"]["name"]
@@ -157,8 +170,10 @@ def announce_missing_preview():
     """An empty Preview.png is the preview step's 'none was available' (read here, never written)."""
     preview = Path(f"{ATTACHMENTS}/Preview.png")
     if paper_candidates() and preview.is_file() and preview.stat().st_size == 0:
-        logger.info(f"{preview} is empty: no report.paper.pdf candidate was available when it was made (see "
-                    "logs/preview/preview.log); the deck has no preview. `snakemake --forcerun preview` tries again")
+        logger.info(
+            f"{preview} is empty: no report.paper.pdf candidate was available when it was made (see "
+            "logs/preview/preview.log); the deck has no preview. `snakemake --forcerun preview` tries again"
+        )
 
 
 announce_missing_preview()

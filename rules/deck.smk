@@ -16,15 +16,15 @@ rule figures:
             caption="../report/charts.rst",
             category="Charts",
         ),
+    log:
+        "logs/figures/figures.log",
+    benchmark:
+        "benchmarks/figures/figures.tsv"
     params:
         spec=report_spec(),
         report=json.dumps(config["report"], sort_keys=True, ensure_ascii=False),
         # The table images' folder (Table1-3.png sit directly in it).
         out_dir=lambda wc, output: os.path.dirname(output.tables[0]),
-    log:
-        "logs/figures/figures.log",
-    benchmark:
-        "benchmarks/figures/figures.tsv"
     shell:
         "lmdeck --log {log:q} figures --scores {input:q} --spec {params.spec:q} --report {params.report:q}"
         " --out-dir {params.out_dir:q} --charts-dir {output.charts:q}"
@@ -39,12 +39,12 @@ rule preview:
         paper_local_pdf() or [],
     output:
         report(f"{ATTACHMENTS}/Preview.png", caption="../report/preview.rst", category="Paper"),
-    params:
-        candidates=paper_candidates(),
     log:
         "logs/preview/preview.log",
     benchmark:
         "benchmarks/preview/preview.tsv"
+    params:
+        candidates=paper_candidates(),
     shell:
         "lmdeck --log {log:q} preview --first-of {params.candidates:q} --out {output:q}"
 
@@ -57,12 +57,12 @@ rule deck_data:
         failures="results/failures.csv",
     output:
         f"results/deck/{REPORT}.json",
-    params:
-        spec=report_spec(),
     log:
         f"logs/deck_data/{REPORT}.log",
     benchmark:
         f"benchmarks/deck_data/{REPORT}.tsv"
+    params:
+        spec=report_spec(),
     shell:
         "lmdeck --log {log:q} deck-data --scores {input.scores:q} --spec {params.spec:q} --failures {input.failures:q}"
         " --out {output:q}"
@@ -76,15 +76,15 @@ rule deck:
         templates=sorted(str(p) for p in TEMPLATES.rglob("*.j2")),
     output:
         f"slides/{REPORT}.md",
+    log:
+        f"logs/deck/{REPORT}.log",
+    benchmark:
+        f"benchmarks/deck/{REPORT}.tsv"
     params:
         report=json.dumps(config["report"], sort_keys=True, ensure_ascii=False),
         preview=lambda wc, input: "--preview" if input.preview else "",
         attachments=lambda wc, input: os.path.dirname(input.figures[0]),
         templates=lambda wc: str(TEMPLATES),
-    log:
-        f"logs/deck/{REPORT}.log",
-    benchmark:
-        f"benchmarks/deck/{REPORT}.tsv"
     shell:
         "lmdeck --log {log:q} deck --data {input.data:q} --report {params.report:q} --attachments {params.attachments:q}"
         " {params.preview} --templates {params.templates:q} --out {output:q}"
@@ -100,12 +100,12 @@ rule html_or_pdf:
         theme=str(TEMPLATES / "lmdeck.css"),
     output:
         f"slides/{REPORT}.{{format}}",
-    wildcard_constraints:
-        format="html|pdf",
     log:
         f"logs/export/{REPORT}.{{format}}.log",
     benchmark:
         f"benchmarks/html_or_pdf/{REPORT}.{{format}}.tsv"
+    wildcard_constraints:
+        format="html|pdf",
     shell:
         "lmdeck --log {log:q} export --format {wildcards.format} --deck {input.deck:q} --theme {input.theme:q}"
         " --out {output:q}"

@@ -13,14 +13,14 @@ for _harness in HARNESSES:
             unpack(harness_inputs(_harness)),
         output:
             f"results/raw/{_harness}/{{model}}/manifest.json",
-        params:
-            spec=job_spec_json(_harness),
-        threads: 1
-        resources:
-            gpu=lambda wc: lmconfig.model_by_name(config, wc.model)["gpus"],
         log:
             f"logs/{_harness.replace('-', '_')}/{{model}}.log",
         benchmark:
             f"benchmarks/{_harness.replace('-', '_')}/{{model}}.tsv"
+        threads: 1
+        resources:
+            gpu=lambda wc: lmconfig.model_by_name(config, wc.model)["gpus"],
+        params:
+            spec=job_spec_json(_harness),
         shell:
             "OMP_NUM_THREADS={threads} lmdeck --log {log:q} run-harness --spec {params.spec:q} --out {output:q}"

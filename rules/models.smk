@@ -6,11 +6,11 @@ rule build_model:
         corpus_files,
     output:
         directory(f"{lmconfig.MODELS_DIR}/{{model}}"),
-    params:
-        build=lambda wc: json.dumps(lmconfig.model_by_name(config, wc.model)["build"], sort_keys=True),
     log:
         "logs/build_model/{model}.log",
     benchmark:
         "benchmarks/build_model/{model}.tsv"
+    params:
+        build=lambda wc: json.dumps(lmconfig.model_by_name(config, wc.model)["build"], sort_keys=True),
     shell:
         "lmdeck --log {log:q} build-model --spec {params.build:q} --out {output:q}"

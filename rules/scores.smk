@@ -10,12 +10,12 @@ rule merge_scores:
         parquet="results/scores.parquet",
         samples="results/samples.parquet",
         failures="results/failures.csv",
-    params:
-        spec=report_spec(),
     log:
         "logs/merge_scores/merge_scores.log",
     benchmark:
         "benchmarks/merge_scores/merge_scores.tsv"
+    params:
+        spec=report_spec(),
     shell:
         "lmdeck --log {log:q} merge-scores --spec {params.spec:q} --csv {output.csv:q} --parquet {output.parquet:q}"
         " --samples {output.samples:q}"
@@ -33,11 +33,11 @@ rule tables:
         chat_csv="results/tables/chat.csv",
         delta="results/tables/reported_vs_measured.md",
         delta_csv="results/tables/reported_vs_measured.csv",
-    params:
-        spec=report_spec(),
     log:
         "logs/tables/tables.log",
     benchmark:
         "benchmarks/tables/tables.tsv"
+    params:
+        spec=report_spec(),
     shell:
         "lmdeck --log {log:q} tables --scores {input:q} --spec {params.spec:q} --out-dir results/tables"

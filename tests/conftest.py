@@ -30,8 +30,11 @@ def absolutize(config: dict) -> dict:
 def jobs_run(proc) -> list[str]:
     """Rule names of the jobs Snakemake executed, from its log."""
     text = proc.stdout + proc.stderr
-    return [line.split("rule ", 1)[1].rstrip(":").strip() for line in text.splitlines()
-            if line.strip().startswith(("rule ", "localrule ")) and line.strip().endswith(":")]
+    return [
+        line.split("rule ", 1)[1].rstrip(":").strip()
+        for line in text.splitlines()
+        if line.strip().startswith(("rule ", "localrule ")) and line.strip().endswith(":")
+    ]
 
 
 def run_snakemake(workdir: Path, config: dict, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -39,8 +42,18 @@ def run_snakemake(workdir: Path, config: dict, *args: str, timeout: int = 900) -
     config_file = workdir / "config.yaml"
     config_file.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    cmd = [str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(config_file), "--cores", "2", *args]
+    cmd = [
+        str(BIN / "snakemake"),
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config_file),
+        "--cores",
+        "2",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
 
 

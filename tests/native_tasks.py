@@ -29,9 +29,21 @@ def data_step(name: str, fmt, harness: str, variant, records, root: Path, **extr
     from lmdeck.prepare import write_all
 
     shots = variant.shots[0]
-    spec = {"name": name, "format": fmt.name, "folder": str(root / name),
-            "runs": [{"harness": harness, "variant": variant.variant, "shots": shots}]}
+    spec = {
+        "name": name,
+        "format": fmt.name,
+        "folder": str(root / name),
+        "runs": [{"harness": harness, "variant": variant.variant, "shots": shots}],
+    }
     write_all(spec, fmt, records, [], "x", False, root / name)
-    return {"name": name, "format": fmt.name, "variant": variant.variant, "shots": shots, "metric": variant.metric,
-            "aggregation": variant.aggregation, "data": str(root / name / harness / variant.variant),
-            "builtin": False, **extra}
+    return {
+        "name": name,
+        "format": fmt.name,
+        "variant": variant.variant,
+        "shots": shots,
+        "metric": variant.metric,
+        "aggregation": variant.aggregation,
+        "data": str(root / name / harness / variant.variant),
+        "builtin": False,
+        **extra,
+    }

@@ -95,8 +95,9 @@ def test_default_config_made_absolute_still_validates(bench):
         assert Path(b["data"]).is_absolute() and Path(b["data"]).is_dir(), b["name"]
     assert all(Path(r["file"]).is_file() for r in cfg["reported"])
     lmconfig.validate(cfg)
-    assert [b["name"] for b in bench.without_benchmark(cfg, "BBH")["benchmarks"]] == \
-        [b["name"] for b in cfg["benchmarks"] if b["name"] != "BBH"]
+    assert [b["name"] for b in bench.without_benchmark(cfg, "BBH")["benchmarks"]] == [
+        b["name"] for b in cfg["benchmarks"] if b["name"] != "BBH"
+    ]
 
 
 def test_synthetic_scores_have_the_expected_shape(bench):
@@ -155,8 +156,11 @@ def test_naive_plan_follows_the_loop_order_and_extrapolates_the_rest(bench):
     assert plan[n_oc] == ("lm-eval", cfg["models"][0]["name"], "MMLU")
     assert [m for _, m, _ in plan[per_model:]] == [cfg["models"][1]["name"]] * per_model
     first = cfg["models"][0]["name"]
-    measured = [{"harness": h, "model": m, "benchmark": b, "s": 10.0 if h == "lm-eval" else 30.0}
-                for h, m, b in plan if m == first]
+    measured = [
+        {"harness": h, "model": m, "benchmark": b, "s": 10.0 if h == "lm-eval" else 30.0}
+        for h, m, b in plan
+        if m == first
+    ]
     next(r for r in measured if r["benchmark"] == "MMLU" and r["harness"] == "lm-eval")["s"] = 20.0  # first model
     rest, estimates = bench.extrapolate(plan, measured)
     assert len(estimates) == len(plan) - len(measured)
@@ -164,8 +168,10 @@ def test_naive_plan_follows_the_loop_order_and_extrapolates_the_rest(bench):
     assert by[("lm-eval", "MMLU")] == 20.0 and by[("lm-eval", "BBH")] == 10.0
     assert by[("opencompass", "Gaokao")] == 30.0 and by[("opencompass", "MMLU")] == 30.0
     assert rest == sum(e["s"] for e in estimates)
-    assert bench.extrapolate(plan, [{"harness": h, "model": m, "benchmark": b, "s": 1.0}
-                                    for h, m, b in plan]) == (0, [])
+    assert bench.extrapolate(plan, [{"harness": h, "model": m, "benchmark": b, "s": 1.0} for h, m, b in plan]) == (
+        0,
+        [],
+    )
 
 
 def test_dag_job_count_formula(bench):
@@ -174,14 +180,42 @@ def test_dag_job_count_formula(bench):
 
 
 def test_results_table_marks_pass_and_fail(bench):
-    results = {"started": "2026-01-01T00:00:00", "machine": "test", "total_wall_s": 1.0, "cases": [
-        {"id": 2, "name": "no-op / floor", "value": 1.3, "unit": "ratio", "goal": 1.25, "pass": False,
-         "note": "2.60 s / 2.00 s", "details": {"walls_s": [2.6], "floor_walls_s": [2.0]}},
-        {"id": 6, "name": "render", "value": 12.0, "unit": "s", "goal": 10.0, "pass": False,
-         "details": {"rows": 10, "peak_rss_mib": 100, "phases_s": {}}},
-        {"id": 4, "name": "add", "value": "not run", "unit": "", "goal": "BBH only", "pass": None,
-         "note": "skipped: time budget", "details": {}},
-    ]}
+    results = {
+        "started": "2026-01-01T00:00:00",
+        "machine": "test",
+        "total_wall_s": 1.0,
+        "cases": [
+            {
+                "id": 2,
+                "name": "no-op / floor",
+                "value": 1.3,
+                "unit": "ratio",
+                "goal": 1.25,
+                "pass": False,
+                "note": "2.60 s / 2.00 s",
+                "details": {"walls_s": [2.6], "floor_walls_s": [2.0]},
+            },
+            {
+                "id": 6,
+                "name": "render",
+                "value": 12.0,
+                "unit": "s",
+                "goal": 10.0,
+                "pass": False,
+                "details": {"rows": 10, "peak_rss_mib": 100, "phases_s": {}},
+            },
+            {
+                "id": 4,
+                "name": "add",
+                "value": "not run",
+                "unit": "",
+                "goal": "BBH only",
+                "pass": None,
+                "note": "skipped: time budget",
+                "details": {},
+            },
+        ],
+    }
     text = bench.markdown(results)
     assert "| 2 | no-op / floor | 1.300 (2.60 s / 2.00 s) | ≤ 1.25 | FAIL |" in text
     assert "run in turn with them: [2.0] s." in text

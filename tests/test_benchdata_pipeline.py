@@ -12,8 +12,17 @@ from lmdeck import formats
 
 pytestmark = pytest.mark.slow
 BENCHDATA = SHARED / "benchdata"
-FOLDERS = {"mmlu": "mmlu/derived_hendrycks_layout", "ceval": "ceval", "cmmlu": "cmmlu", "gaokao": "gaokao",
-           "agieval": "agieval", "gsm8k": "gsm8k", "math": "math", "humaneval": "humaneval", "bbh": "bbh"}
+FOLDERS = {
+    "mmlu": "mmlu/derived_hendrycks_layout",
+    "ceval": "ceval",
+    "cmmlu": "cmmlu",
+    "gaokao": "gaokao",
+    "agieval": "agieval",
+    "gsm8k": "gsm8k",
+    "math": "math",
+    "humaneval": "humaneval",
+    "bbh": "bbh",
+}
 
 needs_benchdata = pytest.mark.skipif(not BENCHDATA.is_dir(), reason=f"{BENCHDATA} not present (shared samples)")
 
@@ -57,14 +66,23 @@ def test_every_benchmark_measured_with_all_items(benchdata_run):
             assert 0 <= row["score"] <= 100
             mine = samples[(samples.benchmark == bench["name"]) & (samples.harness == harness)]
             assert sorted(mine["item_id"]) == sorted(r.item_id for r in items), (bench["name"], harness)
-            subtasks = set(scores[(scores["benchmark"] == bench["name"]) & (scores["harness"] == harness)
-                                  & (scores["subtask"] != "all")]["subtask"])
+            subtasks = set(
+                scores[
+                    (scores["benchmark"] == bench["name"])
+                    & (scores["harness"] == harness)
+                    & (scores["subtask"] != "all")
+                ]["subtask"]
+            )
             assert subtasks == {r.subtask for r in items}, bench["name"]
 
 
 def replay_model(name: str, answers) -> dict:
-    return {"name": name, "path": f"replay/{name}", "kind": "base",
-            "lm_eval": {"backend": "lmdeck-replay", "model_args": {"answers": str(answers)}}}
+    return {
+        "name": name,
+        "path": f"replay/{name}",
+        "kind": "base",
+        "lm_eval": {"backend": "lmdeck-replay", "model_args": {"answers": str(answers)}},
+    }
 
 
 @needs_benchdata
@@ -110,10 +128,15 @@ def test_humaneval_canonical_solutions_pass_and_wrong_ones_fail(tmp_path):
     items = evaluated(humaneval)
     canonical, wrong = tmp_path / "canonical.jsonl", tmp_path / "wrong.jsonl"
     # lm-eval's humaneval prompt is the problem's own `prompt` field.
-    canonical.write_text("".join(json.dumps({"prompt": i.fields["prompt"], "completion": i.fields["canonical_solution"]})
-                                 + "\n" for i in items))
-    wrong.write_text("".join(json.dumps({"prompt": i.fields["prompt"], "completion": "    return None\n"}) + "\n"
-                             for i in items))
+    canonical.write_text(
+        "".join(
+            json.dumps({"prompt": i.fields["prompt"], "completion": i.fields["canonical_solution"]}) + "\n"
+            for i in items
+        )
+    )
+    wrong.write_text(
+        "".join(json.dumps({"prompt": i.fields["prompt"], "completion": "    return None\n"}) + "\n" for i in items)
+    )
     config["models"] = [replay_model("canonical", canonical), replay_model("wrong", wrong)]
     config["benchmarks"] = [humaneval]
     proc = run_snakemake(tmp_path / "run", config, "results/scores.csv")

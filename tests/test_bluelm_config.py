@@ -56,14 +56,24 @@ def check_golden(name: str, text: str) -> None:
 def test_models_and_benchmarks_are_the_reports(config):
     models = {m["name"]: m for m in config["models"]}
     assert {m["path"] for m in models.values()} == {
-        "vivo-ai/BlueLM-7B-Base", "meta-llama/Llama-2-7b-hf", "baichuan-inc/Baichuan2-7B-Base", "THUDM/chatglm2-6b",
-        "vivo-ai/BlueLM-7B-Chat", "meta-llama/Llama-2-7b-chat-hf", "baichuan-inc/Baichuan2-7B-Chat"}
+        "vivo-ai/BlueLM-7B-Base",
+        "meta-llama/Llama-2-7b-hf",
+        "baichuan-inc/Baichuan2-7B-Base",
+        "THUDM/chatglm2-6b",
+        "vivo-ai/BlueLM-7B-Chat",
+        "meta-llama/Llama-2-7b-chat-hf",
+        "baichuan-inc/Baichuan2-7B-Chat",
+    }
     for model in models.values():
         assert (model["dtype"], model["device"], model["gpus"], model["batch_size"]) == ("bfloat16", "cuda", 1, "auto")
         assert model["trust_remote_code"] == model["path"].startswith(("vivo-ai/", "baichuan-inc/", "THUDM/")), model
         assert model.get("reported_as"), model["name"]
     assert {n for n, m in models.items() if m["kind"] == "chat"} == {
-        "bluelm-7b-chat", "llama2-7b-chat", "baichuan2-7b-chat", "chatglm2-6b"}
+        "bluelm-7b-chat",
+        "llama2-7b-chat",
+        "baichuan2-7b-chat",
+        "chatglm2-6b",
+    }
     # Every model is compared with a row of the reported table it lands in.
     reported = {}
     for entry in config["reported"]:
@@ -72,19 +82,34 @@ def test_models_and_benchmarks_are_the_reports(config):
     for model in models.values():
         assert model["reported_as"] in reported[model["kind"]], model["name"]
     shots = {b["name"]: b["shots"] for b in config["benchmarks"]}
-    assert shots == {"MMLU": 5, "C-Eval": 5, "CMMLU": 5, "Gaokao": 0, "AGIEval": 0, "GSM8K": 4, "MATH": 4,
-                     "HumanEval": 0, "BBH": 3}
+    assert shots == {
+        "MMLU": 5,
+        "C-Eval": 5,
+        "CMMLU": 5,
+        "Gaokao": 0,
+        "AGIEval": 0,
+        "GSM8K": 4,
+        "MATH": 4,
+        "HumanEval": 0,
+        "BBH": 3,
+    }
     assert all(b["data"] == "builtin" for b in config["benchmarks"])
-    variants = {(b["name"], r.harness, kind): r.variant for b in config["benchmarks"] for kind in ("base", "chat")
-                for r in lmconfig.harness_runs(b, kind=kind)}
+    variants = {
+        (b["name"], r.harness, kind): r.variant
+        for b in config["benchmarks"]
+        for kind in ("base", "chat")
+        for r in lmconfig.harness_runs(b, kind=kind)
+    }
     assert variants[("MMLU", "lm-eval", "base")] == "mmlu"
     assert variants[("C-Eval", "opencompass", "base")] == "ceval_ppl"
     assert variants[("C-Eval", "opencompass", "chat")] == "ceval_gen"
     assert variants[("MATH", "lm-eval", "base")] == "minerva_math"
     assert variants[("BBH", "lm-eval", "base")] == "bbh_cot_fewshot"
     assert config["allow_code_execution"] is True
-    assert config["report"]["abstract"] == yaml.safe_load((ROOT / "config" / "config.yaml").read_text(
-        encoding="utf-8"))["report"]["abstract"]
+    assert (
+        config["report"]["abstract"]
+        == yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))["report"]["abstract"]
+    )
 
 
 def test_lm_eval_tasks_exist_in_the_installed_lm_eval(config):
@@ -133,8 +158,10 @@ def test_lm_eval_job_matches_golden(config):
         "model_args": lmeval.model_args(spec["model"]),
         "batch_size": spec["model"]["batch_size"],
         "device": spec["model"]["device"],
-        "tasks": [{"benchmark": b["name"], "variant": b["variant"], "num_fewshot": b["shots"], "metric": b["metric"]}
-                  for b in spec["benchmarks"]],
+        "tasks": [
+            {"benchmark": b["name"], "variant": b["variant"], "num_fewshot": b["shots"], "metric": b["metric"]}
+            for b in spec["benchmarks"]
+        ],
     }
     check_golden(f"lm_eval.{MODEL}.request.json", json.dumps(request, indent=2, sort_keys=True) + "\n")
 

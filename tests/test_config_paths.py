@@ -39,15 +39,21 @@ def elsewhere(tmp_path) -> dict:
     shutil.copytree(ROOT / "templates", folder / "my-templates")
     config = default_config()
     config["models"] = config["models"][:1]
-    config["benchmarks"] = [{**next(b for b in config["benchmarks"] if b["name"] == "MMLU"),
-                             "harness": "lm-eval", "data": "data/mmlu"}]
+    config["benchmarks"] = [
+        {**next(b for b in config["benchmarks"] if b["name"] == "MMLU"), "harness": "lm-eval", "data": "data/mmlu"}
+    ]
     config["reported"] = [{"file": "base.csv", "table": "base"}]
     config["report"]["paper"]["pdf"] = ["paper.pdf"]  # a local candidate only: no network check
     config["report"]["templates"] = "my-templates"
     cwd, workdir = tmp_path / "cwd", tmp_path / "run"
     cwd.mkdir()
-    return {"folder": folder, "config": config, "file": write(folder / "my.yaml", config), "cwd": cwd,
-            "workdir": workdir}
+    return {
+        "folder": folder,
+        "config": config,
+        "file": write(folder / "my.yaml", config),
+        "cwd": cwd,
+        "workdir": workdir,
+    }
 
 
 def test_a_config_elsewhere_runs_with_directory_from_anywhere(elsewhere, demo_model_dir):
@@ -85,15 +91,18 @@ def test_a_missing_relative_folder_stops_the_parse_naming_field_and_path(elsewhe
     write(ctx["file"], ctx["config"])
     proc = snakemake(ctx["cwd"], "--configfile", str(ctx["file"]), "--directory", str(ctx["workdir"]), "-n")
     assert proc.returncode != 0
-    expected = (f"benchmarks[0].data: folder {ctx['folder'] / 'data' / 'no-such-folder'} does not exist "
-                f"(written 'data/no-such-folder': relative paths in a config resolve against the folder of the "
-                f"config file {ctx['file']})")
+    expected = (
+        f"benchmarks[0].data: folder {ctx['folder'] / 'data' / 'no-such-folder'} does not exist "
+        f"(written 'data/no-such-folder': relative paths in a config resolve against the folder of the "
+        f"config file {ctx['file']})"
+    )
     output = proc.stdout + proc.stderr
     assert expected in output, output[-3000:]
     assert not (ctx["workdir"] / "results").exists()
 
 
 # --- the rule itself (lmdeck.config.with_absolute_paths) -------------------------------------------
+
 
 def test_each_field_resolves_against_its_own_base(tmp_path):
     """Two config files (Snakemake merges them, lists whole) and --config values: each field's
@@ -103,16 +112,20 @@ def test_each_field_resolves_against_its_own_base(tmp_path):
         folder.mkdir(parents=True)
     (second / "base.csv").write_text("x", encoding="utf-8")
     config = {
-        "models": [{"name": "m", "build": {"architecture": "llama"}},
-                   {"name": "hub", "path": "org/model"},
-                   {"name": "local", "path": "local-model"},
-                   {"name": "abs", "path": str(tmp_path)}],
+        "models": [
+            {"name": "m", "build": {"architecture": "llama"}},
+            {"name": "hub", "path": "org/model"},
+            {"name": "local", "path": "local-model"},
+            {"name": "abs", "path": str(tmp_path)},
+        ],
         "benchmarks": [{"name": "MMLU", "data": "data/mmlu"}, {"name": "B", "data": "builtin"}],
         "reported": [{"file": "base.csv", "table": "base"}],
         "report": {"paper": {"pdf": ["p.pdf", "https://example.org/p.pdf"]}, "templates": "tpl"},
     }
-    files = [write(first / "a.yaml", {k: config[k] for k in ("models", "benchmarks")}),
-             write(second / "b.yaml", {k: config[k] for k in ("reported", "report")})]
+    files = [
+        write(first / "a.yaml", {k: config[k] for k in ("models", "benchmarks")}),
+        write(second / "b.yaml", {k: config[k] for k in ("reported", "report")}),
+    ]
     overrides = {"report": {"paper": {"pdf": "../x.pdf"}}}
     merged = {**config, "report": {**config["report"], **overrides["report"]}}  # as Snakemake merges them
     sources = lmconfig.config_sources(files, overrides, workflow)
@@ -121,8 +134,10 @@ def test_each_field_resolves_against_its_own_base(tmp_path):
     assert out["models"][1]["path"] == "org/model"  # a hub id
     assert out["models"][2]["path"] == str(first / "local-model")
     assert out["models"][3]["path"] == str(tmp_path)
-    assert out["benchmarks"] == [{"name": "MMLU", "data": str(first / "data" / "mmlu")},
-                                 {"name": "B", "data": "builtin"}]
+    assert out["benchmarks"] == [
+        {"name": "MMLU", "data": str(first / "data" / "mmlu")},
+        {"name": "B", "data": "builtin"},
+    ]
     assert out["reported"][0]["file"] == str(second / "base.csv")
     assert out["report"]["templates"] == str(second / "tpl")
     assert out["report"]["paper"]["pdf"] == str(tmp_path / "x.pdf")  # --config: the workflow's folder
@@ -142,29 +157,44 @@ SETTERS = {
 }
 
 
-@pytest.mark.parametrize("field,written,kind", [
-    ("benchmarks[0].data", "nope", "folder"), ("models[0].build.corpus", "../nope", "folder"),
-    ("models[0].path", "./nope", "folder"), ("reported[0].file", "nope.csv", "file"),
-    ("report.templates", "nope", "folder")])
+@pytest.mark.parametrize(
+    "field,written,kind",
+    [
+        ("benchmarks[0].data", "nope", "folder"),
+        ("models[0].build.corpus", "../nope", "folder"),
+        ("models[0].path", "./nope", "folder"),
+        ("reported[0].file", "nope.csv", "file"),
+        ("report.templates", "nope", "folder"),
+    ],
+)
 def test_a_missing_path_names_field_absolute_path_and_base(tmp_path, field, written, kind):
     folder = tmp_path / "cfg"
     (folder / "data").mkdir(parents=True)
     (folder / "base.csv").write_text("x", encoding="utf-8")
-    config = {"models": [{"name": "m", "build": {"architecture": "llama", "corpus": "data"}}],
-              "benchmarks": [{"name": "MMLU", "data": "data"}], "reported": [{"file": "base.csv", "table": "base"}],
-              "report": {}}
+    config = {
+        "models": [{"name": "m", "build": {"architecture": "llama", "corpus": "data"}}],
+        "benchmarks": [{"name": "MMLU", "data": "data"}],
+        "reported": [{"file": "base.csv", "table": "base"}],
+        "report": {},
+    }
     SETTERS[field](config, written)
     file = write(folder / "c.yaml", config)
     with pytest.raises(lmconfig.ConfigError) as err:
         lmconfig.with_absolute_paths(config, ROOT, sources=lmconfig.config_sources([file], {}, ROOT), check=True)
     resolved = Path(os.path.normpath(folder / written))
-    assert str(err.value) == (f"{field}: {kind} {resolved} does not exist (written {written!r}: relative paths in "
-                              f"a config resolve against the folder of the config file {file})")
+    assert str(err.value) == (
+        f"{field}: {kind} {resolved} does not exist (written {written!r}: relative paths in "
+        f"a config resolve against the folder of the config file {file})"
+    )
 
 
 def test_an_absolute_path_is_kept_and_a_missing_one_named(tmp_path):
-    config = {"models": [], "benchmarks": [{"name": "MMLU", "data": str(tmp_path / "gone")}], "reported": [],
-              "report": {}}
+    config = {
+        "models": [],
+        "benchmarks": [{"name": "MMLU", "data": str(tmp_path / "gone")}],
+        "reported": [],
+        "report": {},
+    }
     with pytest.raises(lmconfig.ConfigError, match=rf"^benchmarks\[0\]\.data: folder {tmp_path}/gone does not exist$"):
         lmconfig.with_absolute_paths(config, ROOT, check=True)
     (tmp_path / "gone").mkdir()

@@ -9,10 +9,20 @@ import pandas as pd
 import pytest
 
 from conftest import BIN, ROOT, jobs_run, run_snakemake
-from lmdeck import deck, deck_data, export, scores
+from lmdeck import deck, export, scores
 
-SEED_SECTIONS = ["调研报告", "Abstract", "Pretrain", "Evaluation", "Benchmarks", "Benchmarks: Exams",
-                 "Benchmarks: Math", "Baselines", "Results", "References"]
+SEED_SECTIONS = [
+    "调研报告",
+    "Abstract",
+    "Pretrain",
+    "Evaluation",
+    "Benchmarks",
+    "Benchmarks: Exams",
+    "Benchmarks: Math",
+    "Baselines",
+    "Results",
+    "References",
+]
 BENCHMARKS = ["MMLU", "C-Eval", "CMMLU", "Gaokao", "AGIEval", "GSM8K", "MATH", "HumanEval", "BBH"]
 BLUELM_BASE = ["55.2", "67.5", "66.6", "58.9", "43.4", "27.2", "6.2", "18.3", "41.7"]
 
@@ -82,7 +92,10 @@ def test_attachments_written(workflow):
     for name in ("Preview.png", "Table1.png", "Table2.png", "Table3.png"):
         assert (att / name).stat().st_size > 1000, name
     assert sorted(p.name for p in (att / "charts").glob("*.png")) == [
-        "chart_coding.png", "chart_exams.png", "chart_math.png"]
+        "chart_coding.png",
+        "chart_exams.png",
+        "chart_math.png",
+    ]
 
 
 def test_marp_export_html_pdf_png(workflow, deck_md):
@@ -99,22 +112,51 @@ def test_marp_export_html_pdf_png(workflow, deck_md):
 
 
 def hostile_frame() -> tuple[pd.DataFrame, dict]:
-    spec = {"models": [{"name": "m1", "display_name": "a|b <b>x</b>", "kind": "base"}],
-            "benchmarks": [{"name": "B1", "category": "exams", "shots": 0, "metric": "acc", "harness": "lm-eval",
-                            "description": "<script>alert(1)</script> `code` {{ 7*7 }} [x](javascript:alert(1))",
-                            "reference": ""}],
-            "reported": [], "tolerance": 5}
+    spec = {
+        "models": [{"name": "m1", "display_name": "a|b <b>x</b>", "kind": "base"}],
+        "benchmarks": [
+            {
+                "name": "B1",
+                "category": "exams",
+                "shots": 0,
+                "metric": "acc",
+                "harness": "lm-eval",
+                "description": "<script>alert(1)</script> `code` {{ 7*7 }} [x](javascript:alert(1))",
+                "reference": "",
+            }
+        ],
+        "reported": [],
+        "tolerance": 5,
+    }
     row = {c: None for c in scores.COLUMNS}
-    row.update(model="m1", benchmark="B1", subtask="all", harness="lm-eval", metric="acc", shots=0, score=50.0,
-               stderr=1.0, n=10, source="measured", started="2026-01-01T00:00:00+00:00", category="exams",
-               table="base", model_sha256="abc", data_sha256="def")
+    row.update(
+        model="m1",
+        benchmark="B1",
+        subtask="all",
+        harness="lm-eval",
+        metric="acc",
+        shots=0,
+        score=50.0,
+        stderr=1.0,
+        n=10,
+        source="measured",
+        started="2026-01-01T00:00:00+00:00",
+        category="exams",
+        table="base",
+        model_sha256="abc",
+        data_sha256="def",
+    )
     return pd.DataFrame([row], columns=scores.COLUMNS), spec
 
 
 def test_user_text_is_escaped(tmp_path):
     frame, spec = hostile_frame()
-    report = {"name": "x", "title": "T <i>t</i>", "sections": ["title", "benchmarks", "results"],
-              "paper": {"url": "https://example.org/a(b)"}}
+    report = {
+        "name": "x",
+        "title": "T <i>t</i>",
+        "sections": ["title", "benchmarks", "results"],
+        "paper": {"url": "https://example.org/a(b)"},
+    }
     md = deck.render_scores(report, spec, frame, {}, tmp_path)
     assert "a\\|b &lt;b&gt;x&lt;/b&gt; (measured)" in md
     assert "<script>" not in md and "<b>" not in md and "<i>" not in md
@@ -164,13 +206,30 @@ def test_deck_step_is_templating_only(workflow, tmp_path):
     tables = json.loads(data.read_text(encoding="utf-8"))
     assert "| Model" in tables["base_table"] and tables["provenance"]["jobs"]
     out = tmp_path / "slides" / "bluelm.md"
-    code = ("import sys; from lmdeck.cli import main; rc = main(sys.argv[1:]); "
-            "assert 'pandas' not in sys.modules, 'the deck step imported pandas'; sys.exit(rc)")
-    proc = subprocess.run([sys.executable, "-c", code, "deck", "--data", str(data),
-                           "--report", json.dumps(workflow["config"]["report"]),
-                           "--attachments", str(workflow["dir"] / "attachments" / "BLUELM"),
-                           "--templates", str(workflow["templates"]), "--out", str(out)],
-                          capture_output=True, text=True)
+    code = (
+        "import sys; from lmdeck.cli import main; rc = main(sys.argv[1:]); "
+        "assert 'pandas' not in sys.modules, 'the deck step imported pandas'; sys.exit(rc)"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "deck",
+            "--data",
+            str(data),
+            "--report",
+            json.dumps(workflow["config"]["report"]),
+            "--attachments",
+            str(workflow["dir"] / "attachments" / "BLUELM"),
+            "--templates",
+            str(workflow["templates"]),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "调研报告" in out.read_text(encoding="utf-8")
 
@@ -257,8 +316,11 @@ def test_paper_url_is_downloaded_for_the_preview(tmp_path, pdf_server):
 @pytest.mark.parametrize("option", ["--url", "--first-of"])
 def test_paper_url_that_fails_names_the_url(tmp_path, pdf_server, option):
     """A server that answers 404 is a wrong URL, not being offline: the step fails."""
-    proc = subprocess.run([str(BIN / "lmdeck"), "preview", option, f"{pdf_server}/missing.pdf",
-                           "--out", str(tmp_path / "p.png")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(BIN / "lmdeck"), "preview", option, f"{pdf_server}/missing.pdf", "--out", str(tmp_path / "p.png")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1
     assert f"{pdf_server}/missing.pdf: download failed: HTTP Error 404" in proc.stderr
     assert not (tmp_path / "p.png").exists()

@@ -31,11 +31,38 @@ HOSTILE = {
     "caption": "Mix: *all* $x$ | caption",
     "description": "<script>alert(1)</script> --- $q$ :smile: [x](javascript:alert(1))",
 }
-REFERENCES = ["---", "# h", "- item", "+ item", "2) item", "10. item", "> quote", "===", "***", "    code",
-              "\tcode", "<!-- theme: gaia -->", "<!-- _class: injected -->", "<!-- paginate: false -->", "$$x$$",
-              "[ref]: http://x.org", "```", "~~~", "| a | b |", "<script>alert(1)</script>", "&amp; &#35;",
-              ":smile: :+1: :thumbs_up:", "![img](x.png)", "key: value", "{{ 7*7 }}", "back\\slash\\",
-              "line1\nline2\r\n# line3", "  - spaced", "<http://example.org>", "1:2:3 x:y"]
+REFERENCES = [
+    "---",
+    "# h",
+    "- item",
+    "+ item",
+    "2) item",
+    "10. item",
+    "> quote",
+    "===",
+    "***",
+    "    code",
+    "\tcode",
+    "<!-- theme: gaia -->",
+    "<!-- _class: injected -->",
+    "<!-- paginate: false -->",
+    "$$x$$",
+    "[ref]: http://x.org",
+    "```",
+    "~~~",
+    "| a | b |",
+    "<script>alert(1)</script>",
+    "&amp; &#35;",
+    ":smile: :+1: :thumbs_up:",
+    "![img](x.png)",
+    "key: value",
+    "{{ 7*7 }}",
+    "back\\slash\\",
+    "line1\nline2\r\n# line3",
+    "  - spaced",
+    "<http://example.org>",
+    "1:2:3 x:y",
+]
 PRETRAIN_COLUMNS = ["Data | source", "Share $%$"]
 PRETRAIN_ROWS = [["web\n# text", "80 :smile:"], ["<!-- _class: injected -->", "1. x"]]
 NOTES = ["---", "# note", "1) n"]
@@ -61,26 +88,61 @@ def inputs(text) -> tuple[dict, dict, list]:
     for the hostile deck, a plain word for its twin)."""
     name, reported_name = text(DISPLAY_NAME), text(REPORTED_MODEL)
     report = {
-        "name": "x", "title": text(TITLE), "subtitle": text(HOSTILE["subtitle"]),
+        "name": "x",
+        "title": text(TITLE),
+        "subtitle": text(HOSTILE["subtitle"]),
         "paper": {"title": text(PAPER_TITLE), "url": "https://example.org/paper"},
-        "abstract": text(HOSTILE["abstract"]), "evaluation": text(HOSTILE["evaluation"]),
-        "pretraining": {"caption": text(HOSTILE["caption"]), "columns": [text(c) for c in PRETRAIN_COLUMNS],
-                        "rows": [[text(c) for c in row] for row in PRETRAIN_ROWS], "notes": [text(n) for n in NOTES]},
+        "abstract": text(HOSTILE["abstract"]),
+        "evaluation": text(HOSTILE["evaluation"]),
+        "pretraining": {
+            "caption": text(HOSTILE["caption"]),
+            "columns": [text(c) for c in PRETRAIN_COLUMNS],
+            "rows": [[text(c) for c in row] for row in PRETRAIN_ROWS],
+            "notes": [text(n) for n in NOTES],
+        },
         "category_intros": {"exams": text(HOSTILE["category_intro"])},
-        "baselines": {"intro": text(HOSTILE["intro"]),
-                      "models": [{"name": text(HOSTILE["baseline_name"]), "text": text(HOSTILE["baseline_text"])}]},
+        "baselines": {
+            "intro": text(HOSTILE["intro"]),
+            "models": [{"name": text(HOSTILE["baseline_name"]), "text": text(HOSTILE["baseline_text"])}],
+        },
         "references": [text(r) for r in REFERENCES],
     }
-    spec = {"models": [{"name": "m1", "display_name": name, "kind": "base", "reported_as": reported_name}],
-            "benchmarks": [{"name": "B1", "category": "exams", "shots": 0, "metric": "acc", "harness": "lm-eval",
-                            "description": text(HOSTILE["description"]), "reference": text("[1]")}],
-            "reported": [], "tolerance": 5}
+    spec = {
+        "models": [{"name": "m1", "display_name": name, "kind": "base", "reported_as": reported_name}],
+        "benchmarks": [
+            {
+                "name": "B1",
+                "category": "exams",
+                "shots": 0,
+                "metric": "acc",
+                "harness": "lm-eval",
+                "description": text(HOSTILE["description"]),
+                "reference": text("[1]"),
+            }
+        ],
+        "reported": [],
+        "tolerance": 5,
+    }
     rows = []
     for model, source, score in (("m1", "measured", 50.0), (reported_name, "reported", 40.0)):
         row = {c: None for c in scores.COLUMNS}
-        row.update(model=model, benchmark="B1", subtask="all", harness="lm-eval", metric="acc", shots=0, score=score,
-                   stderr=1.0, n=10, source=source, started="2026-01-01T00:00:00+00:00", category="exams",
-                   table="base", model_sha256="abc", data_sha256="def")
+        row.update(
+            model=model,
+            benchmark="B1",
+            subtask="all",
+            harness="lm-eval",
+            metric="acc",
+            shots=0,
+            score=score,
+            stderr=1.0,
+            n=10,
+            source=source,
+            started="2026-01-01T00:00:00+00:00",
+            category="exams",
+            table="base",
+            model_sha256="abc",
+            data_sha256="def",
+        )
         rows.append(row)
     return report, spec, rows
 
@@ -96,13 +158,43 @@ def build_deck(folder, text) -> dict:
     (folder / "benchmarks").mkdir()
     (folder / "attachments").mkdir()
     md, html = folder / "slides" / "x.md", folder / "slides" / "x.html"
-    for argv in (["deck-data", "--scores", str(folder / "scores.csv"), "--spec", json.dumps(spec),
-                  "--failures", str(folder / "failures.csv"), "--benchmarks-dir", str(folder / "benchmarks"),
-                  "--out", str(folder / "x.json")],
-                 ["deck", "--data", str(folder / "x.json"), "--report", json.dumps(report),
-                  "--attachments", str(folder / "attachments"), "--out", str(md)],
-                 ["export", "--format", "html", "--deck", str(md), "--theme", str(ROOT / "templates" / "lmdeck.css"),
-                  "--out", str(html)]):
+    for argv in (
+        [
+            "deck-data",
+            "--scores",
+            str(folder / "scores.csv"),
+            "--spec",
+            json.dumps(spec),
+            "--failures",
+            str(folder / "failures.csv"),
+            "--benchmarks-dir",
+            str(folder / "benchmarks"),
+            "--out",
+            str(folder / "x.json"),
+        ],
+        [
+            "deck",
+            "--data",
+            str(folder / "x.json"),
+            "--report",
+            json.dumps(report),
+            "--attachments",
+            str(folder / "attachments"),
+            "--out",
+            str(md),
+        ],
+        [
+            "export",
+            "--format",
+            "html",
+            "--deck",
+            str(md),
+            "--theme",
+            str(ROOT / "templates" / "lmdeck.css"),
+            "--out",
+            str(html),
+        ],
+    ):
         assert cli.main(argv) == 0, argv[0]
     return {"md": md.read_text(encoding="utf-8"), "slides": slides_of(html.read_text(encoding="utf-8"))}
 
@@ -168,8 +260,11 @@ def test_front_matter_is_yaml_with_the_theme_and_footer(hostile):
     match = re.match(r"---\n(.*?)\n---\n", hostile["md"], flags=re.S)
     assert match, hostile["md"][:500]
     directives = yaml.safe_load(match.group(1))
-    assert {k: directives[k] for k in ("marp", "theme", "paginate")} == {"marp": True, "theme": "lmdeck",
-                                                                       "paginate": True}
+    assert {k: directives[k] for k in ("marp", "theme", "paginate")} == {
+        "marp": True,
+        "theme": "lmdeck",
+        "paginate": True,
+    }
     assert set(directives) == {"marp", "theme", "paginate", "footer"}
     # Marp reads the footer as Markdown: every slide shows the title and paper title as written.
     footers = [[text for tag, text in s["blocks"] if tag == "footer"] for s in hostile["slides"]]
@@ -233,11 +328,30 @@ def test_figures_draw_user_text_literally(tmp_path, monkeypatch):
         return draw(self, renderer)
 
     monkeypatch.setattr(matplotlib.text.Text, "draw", recording_draw)
-    assert cli.main(["figures", "--scores", str(tmp_path / "scores.csv"), "--spec", json.dumps(spec),
-                     "--report", json.dumps(report), "--out-dir", str(tmp_path / "att"),
-                     "--charts-dir", str(tmp_path / "att" / "charts")]) == 0
+    assert (
+        cli.main(
+            [
+                "figures",
+                "--scores",
+                str(tmp_path / "scores.csv"),
+                "--spec",
+                json.dumps(spec),
+                "--report",
+                json.dumps(report),
+                "--out-dir",
+                str(tmp_path / "att"),
+                "--charts-dir",
+                str(tmp_path / "att" / "charts"),
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in (tmp_path / "att").rglob("*.png")) == [
-        "Table1.png", "Table2.png", "Table3.png", "chart_exams.png"]
+        "Table1.png",
+        "Table2.png",
+        "Table3.png",
+        "chart_exams.png",
+    ]
     texts = {text for text, _ in drawn}
     for label in (f"{DISPLAY_NAME} (measured)", REPORTED_MODEL, HOSTILE["caption"], PRETRAIN_COLUMNS[1]):
         assert label in texts, label

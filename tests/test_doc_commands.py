@@ -79,14 +79,22 @@ AGAINST_A_RUN = ("--report", "--unlock")
 
 
 def env() -> dict:
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-            "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    return {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+    }
 
 
 def snapshot() -> dict:
     """The repository's output folders, file by file (mtime), to show a command left them alone."""
-    return {str(p): p.stat().st_mtime_ns for d in OUTPUT_DIRS if (ROOT / d).exists()
-            for p in [ROOT / d, *(ROOT / d).rglob("*")]}
+    return {
+        str(p): p.stat().st_mtime_ns
+        for d in OUTPUT_DIRS
+        if (ROOT / d).exists()
+        for p in [ROOT / d, *(ROOT / d).rglob("*")]
+    }
 
 
 def with_directory(args: list[str], workdir: Path) -> list[str]:
@@ -103,8 +111,12 @@ def with_directory(args: list[str], workdir: Path) -> list[str]:
 
 
 def says_cores(args: list[str]) -> bool:
-    return any(a in ("--cores", "-c", "--jobs", "-j", "--profile") or a.startswith(("--cores=", "--jobs=", "--profile="))
-               or re.fullmatch(r"-[cj]\d+", a) for a in args)
+    return any(
+        a in ("--cores", "-c", "--jobs", "-j", "--profile")
+        or a.startswith(("--cores=", "--jobs=", "--profile="))
+        or re.fullmatch(r"-[cj]\d+", a)
+        for a in args
+    )
 
 
 def test_the_docs_have_the_commands_this_test_knows():
@@ -112,19 +124,26 @@ def test_the_docs_have_the_commands_this_test_knows():
     commands = [c for _, c in SNAKEMAKE]
     assert len(commands) >= 12, commands
     assert "snakemake all export --profile profiles/slurm --configfile config/bluelm-7b.yaml" in commands
-    assert any(c.startswith("snakemake --profile profiles/slurm --configfile config/bluelm-7b.yaml --default-resources")
-               for c in commands), commands  # the continued lines of docs/cluster.md, joined
+    assert any(
+        c.startswith("snakemake --profile profiles/slurm --configfile config/bluelm-7b.yaml --default-resources")
+        for c in commands
+    ), commands  # the continued lines of docs/cluster.md, joined
     assert {"snakemake --report report.html", "snakemake --unlock"} <= set(commands)
     assert {"lmdeck native-tasks", "lmdeck sandbox-check"} <= {c for _, c in LMDECK}
 
 
-@pytest.mark.parametrize("where,command", [c for c in SNAKEMAKE if not any(f in c[1] for f in AGAINST_A_RUN)],
-                         ids=[c[1] for c in SNAKEMAKE if not any(f in c[1] for f in AGAINST_A_RUN)])
+@pytest.mark.parametrize(
+    "where,command",
+    [c for c in SNAKEMAKE if not any(f in c[1] for f in AGAINST_A_RUN)],
+    ids=[c[1] for c in SNAKEMAKE if not any(f in c[1] for f in AGAINST_A_RUN)],
+)
 def test_snakemake_command_dry_runs(where, command, tmp_path):
     args = words(command)
     if not any(a in DRY for a in args):
-        assert says_cores(args), (f"{where}: `{command}` as written stops with Snakemake's 'cores have to be "
-                                  "specified': add --cores all (or a --profile)")
+        assert says_cores(args), (
+            f"{where}: `{command}` as written stops with Snakemake's 'cores have to be "
+            "specified': add --cores all (or a --profile)"
+        )
     before = snapshot()
     cmd = [str(BIN / "snakemake"), *with_directory(args[1:], tmp_path / "run")]
     if not any(a in DRY for a in args):
@@ -137,14 +156,23 @@ def test_snakemake_command_dry_runs(where, command, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("where,command", [c for c in SNAKEMAKE if any(f in c[1] for f in AGAINST_A_RUN)],
-                         ids=[c[1] for c in SNAKEMAKE if any(f in c[1] for f in AGAINST_A_RUN)])
+@pytest.mark.parametrize(
+    "where,command",
+    [c for c in SNAKEMAKE if any(f in c[1] for f in AGAINST_A_RUN)],
+    ids=[c[1] for c in SNAKEMAKE if any(f in c[1] for f in AGAINST_A_RUN)],
+)
 def test_snakemake_command_runs_against_a_finished_run(where, command, workflow):
     """In the finished run's folder, with its Snakefile and config (the only additions)."""
     workdir = workflow["dir"]
     args = words(command)
-    cmd = [str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), "--configfile", str(workdir / "config.yaml"),
-           *args[1:]]
+    cmd = [
+        str(BIN / "snakemake"),
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        *args[1:],
+    ]
     before = snapshot()
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env(), timeout=300)
     assert proc.returncode == 0, f"{where}: `{command}` fails:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
@@ -185,4 +213,6 @@ def test_lmdeck_command_is_there(where, command, tmp_path):
             pytest.skip(f"{needs} is not installed: only `lmdeck {step} --help` was checked")
         args, expected = make(tmp_path)
         real = subprocess.run([str(BIN / "lmdeck"), *args], capture_output=True, text=True, env=env(), timeout=120)
-        assert real.returncode == 0 and expected in real.stdout, f"{where}: lmdeck {args}:\n{real.stdout}\n{real.stderr}"
+        assert real.returncode == 0 and expected in real.stdout, (
+            f"{where}: lmdeck {args}:\n{real.stdout}\n{real.stderr}"
+        )

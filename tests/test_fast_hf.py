@@ -34,8 +34,13 @@ def requests_from_demo(demo_pairs) -> list[Instance]:
     build them, plus edge cases: trailing spaces in the context, an empty context, a context
     already starting with BOS."""
     pairs = list(demo_pairs)
-    pairs += [("Question: 2 + 2 =  ", "4"), ("", " hello"), ("<s>The capital of France is", " Paris"),
-              ("问题：中国的首都是哪里？\n答案：", "北京"), ("tabs\t", "\tx")]
+    pairs += [
+        ("Question: 2 + 2 =  ", "4"),
+        ("", " hello"),
+        ("<s>The capital of France is", " Paris"),
+        ("问题：中国的首都是哪里？\n答案：", "北京"),
+        ("tabs\t", "\tx"),
+    ]
     return [Instance(request_type="loglikelihood", doc={}, arguments=pair, idx=i) for i, pair in enumerate(pairs)]
 
 

@@ -8,8 +8,16 @@ import pandas as pd
 import pytest
 
 from lmdeck import figures
-from lmdeck.figures import (MISSING, best_mask, bold_cells, cell_text, configure_fonts, pdf_first_page_png,
-                            render_category_charts, render_table_png)
+from lmdeck.figures import (
+    MISSING,
+    best_mask,
+    bold_cells,
+    cell_text,
+    configure_fonts,
+    pdf_first_page_png,
+    render_category_charts,
+    render_table_png,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_PDF = ROOT / ".." / "shared" / "reference" / "BlueLM_technical_report.pdf"
@@ -37,6 +45,7 @@ def no_temp_files(folder: Path) -> bool:
 
 
 # ------------------------------------------------------------------------------------- tables
+
 
 def test_table_png_written_and_valid(tmp_path):
     out = render_table_png(pivot(4), tmp_path / "t.png", title="Base models", note="–: not reported")
@@ -88,8 +97,15 @@ def test_cell_text():
 
 
 def test_best_per_column_bold():
-    frame = pd.DataFrame({"A": [50.0, 70.0, math.nan], "B": [math.nan, math.nan, math.nan],
-                          "C": [60.04, 59.0, 60.01], "Average": [1.0, 2.0, 3.0]}, index=["x", "y", "z"])
+    frame = pd.DataFrame(
+        {
+            "A": [50.0, 70.0, math.nan],
+            "B": [math.nan, math.nan, math.nan],
+            "C": [60.04, 59.0, 60.01],
+            "Average": [1.0, 2.0, 3.0],
+        },
+        index=["x", "y", "z"],
+    )
     mask = best_mask(frame)
     assert mask["A"].tolist() == [False, True, False]
     assert mask["B"].tolist() == [False, False, False]  # all missing: nothing bold
@@ -99,8 +115,13 @@ def test_best_per_column_bold():
 
 
 def test_string_table_is_not_bold(tmp_path):
-    mix = pd.DataFrame({"Dataset": ["Web", "中文网页", "Code"], "Tokens (B)": ["1,200", "900", "300"],
-                        "Share": ["50%", "37.5%", "12.5%"]})
+    mix = pd.DataFrame(
+        {
+            "Dataset": ["Web", "中文网页", "Code"],
+            "Tokens (B)": ["1,200", "900", "300"],
+            "Share": ["50%", "37.5%", "12.5%"],
+        }
+    )
     assert not bold_cells(mix).to_numpy().any()
     mixed = mix.assign(Weight=[1.5, 0.5, 2.0])  # a numeric column in a general table: still no bold
     assert not bold_cells(mixed).to_numpy().any()
@@ -113,20 +134,21 @@ def test_string_table_is_not_bold(tmp_path):
 
 # ------------------------------------------------------------------------------------- charts
 
+
 def chart_scores() -> pd.DataFrame:
     rows = []
     for label, source in [("BlueLM-7B", "reported"), ("蓝心-7B (measured)", "measured")]:
         for bench, score in [("C-Eval", 72.7), ("MMLU", 50.5), ("GSM8K", 27.2)]:
             if (label, bench) == ("BlueLM-7B", "MMLU"):
                 continue  # a missing value: no bar
-            rows.append({"model": label.split(" ")[0], "benchmark": bench, "score": score, "source": source,
-                         "label": label})
+            rows.append(
+                {"model": label.split(" ")[0], "benchmark": bench, "score": score, "source": source, "label": label}
+            )
     return pd.DataFrame(rows)
 
 
 def test_category_charts_one_file_per_category_with_data(tmp_path):
-    categories = {"exams": ["C-Eval", "MMLU"], "math": ["GSM8K", "MATH"], "coding": ["HumanEval"],
-                  "reasoning": []}
+    categories = {"exams": ["C-Eval", "MMLU"], "math": ["GSM8K", "MATH"], "coding": ["HumanEval"], "reasoning": []}
     labels = ["BlueLM-7B", "蓝心-7B (measured)"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -150,6 +172,7 @@ def test_category_charts_only_listed_labels_and_deterministic(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------- PDF
+
 
 def test_pdf_first_page(tmp_path):
     if not REFERENCE_PDF.exists():

@@ -59,14 +59,19 @@ def prepare(tmp: Path, per_subtask: int | None = None, subtasks: int | None = 2)
 
 def job_spec(model_path: Path, benches: list[dict]) -> dict:
     """Shaped like lmdeck.config.job_spec's."""
-    return {"harness": "opencompass",
-            "model": {"name": MODEL, "path": str(model_path), "kind": "base", "device": "cpu", "batch_size": 16},
-            "benchmarks": benches, "allow_code_execution": False, "code_timeout_s": 10}
+    return {
+        "harness": "opencompass",
+        "model": {"name": MODEL, "path": str(model_path), "kind": "base", "device": "cpu", "batch_size": 16},
+        "benchmarks": benches,
+        "allow_code_execution": False,
+        "code_timeout_s": 10,
+    }
 
 
 # --------------------------------------------------------------------------
 # The generated config (no model)
 # --------------------------------------------------------------------------
+
 
 def test_config_is_the_native_datasets_with_only_path_and_abbr_swapped(tmp_path):
     from mmengine.config import Config
@@ -83,12 +88,13 @@ def test_config_is_the_native_datasets_with_only_path_and_abbr_swapped(tmp_path)
         index = json.loads((Path(bench["data"]) / "index.json").read_text(encoding="utf-8"))
         native = {d["abbr"]: d for d in oc.native_datasets(fmt.opencompass[variant_name])}
         mine = [d for d in loaded["datasets"] if d["abbr"].startswith(f"{name}__")]
-        assert sorted(d["abbr"][len(name) + 2:] for d in mine) == sorted(index["datasets"])
+        assert sorted(d["abbr"][len(name) + 2 :] for d in mine) == sorted(index["datasets"])
         for d in mine:
-            original = native[d["abbr"][len(name) + 2:]]
+            original = native[d["abbr"][len(name) + 2 :]]
             assert d["path"] == index["path"] and Path(d["path"]).is_absolute()
-            assert {k: v for k, v in d.items() if k not in ("path", "abbr")} == \
-                {k: v for k, v in original.items() if k not in ("path", "abbr")}
+            assert {k: v for k, v in d.items() if k not in ("path", "abbr")} == {
+                k: v for k, v in original.items() if k not in ("path", "abbr")
+            }
             seen.add(d["abbr"])
     assert len(seen) == len(loaded["datasets"]) == 3 + 3 + 2
 
@@ -116,9 +122,13 @@ def test_index_shape(tmp_path):
     assert index["variable"] == "ceval_datasets" and index["shots"] == 5 and index["metric"] == "accuracy"
     assert index["path"] == str(Path(benches[0]["data"]).resolve() / "data")
     entry = index["datasets"]["ceval-advanced_mathematics"]
-    assert entry == {"subtask": "advanced_mathematics", "name": "advanced_mathematics", "shots": 5,
-                     "evaluator": "AccEvaluator",
-                     "items": [f"val/advanced_mathematics_val.csv:{line}" for line in (2, 3, 4, 5)]}
+    assert entry == {
+        "subtask": "advanced_mathematics",
+        "name": "advanced_mathematics",
+        "shots": 5,
+        "evaluator": "AccEvaluator",
+        "items": [f"val/advanced_mathematics_val.csv:{line}" for line in (2, 3, 4, 5)],
+    }
 
 
 def test_mmlu_gen_is_zero_shot(tmp_path):

@@ -25,13 +25,28 @@ MAX_GEN_TOKS = 16
 
 # (lmdeck benchmark, format, authors' folder, variant, {file under the folder: items kept})
 BENCHES = [
-    ("GSM8K", gsm8k.FORMAT, "gsm8k", "gsm8k_gen",
-     {"grade_school_math/data/test.jsonl": 2, "grade_school_math/data/train.jsonl": 2}),
-    ("BBH", bbh.FORMAT, "bbh", "bbh_gen",  # one free-form (BBHEvaluator), one multiple-choice (_mcq) task
-     {"bbh/boolean_expressions.json": 2, "bbh/date_understanding.json": 2}),
+    (
+        "GSM8K",
+        gsm8k.FORMAT,
+        "gsm8k",
+        "gsm8k_gen",
+        {"grade_school_math/data/test.jsonl": 2, "grade_school_math/data/train.jsonl": 2},
+    ),
+    (
+        "BBH",
+        bbh.FORMAT,
+        "bbh",
+        "bbh_gen",  # one free-form (BBHEvaluator), one multiple-choice (_mcq) task
+        {"bbh/boolean_expressions.json": 2, "bbh/date_understanding.json": 2},
+    ),
     ("MATH", math_format.FORMAT, "math", "math_gen", {"data/math/test.jsonl": 3}),
-    ("AGIEval", agieval.FORMAT, "agieval", "agieval_gen",  # single-choice (en, zh) and cloze
-     {"data/v1/sat-math.jsonl": 2, "data/v1/gaokao-biology.jsonl": 2, "data/v1/gaokao-mathcloze.jsonl": 2}),
+    (
+        "AGIEval",
+        agieval.FORMAT,
+        "agieval",
+        "agieval_gen",  # single-choice (en, zh) and cloze
+        {"data/v1/sat-math.jsonl": 2, "data/v1/gaokao-biology.jsonl": 2, "data/v1/gaokao-mathcloze.jsonl": 2},
+    ),
 ]
 # The item's own text, which its prompt must hold (alignment of predictions with item ids).
 QUESTION = {"GSM8K": "question", "BBH": "input", "MATH": "problem", "AGIEval": "question"}
@@ -58,8 +73,9 @@ def prepare(tmp: Path) -> tuple[list[dict], dict]:
     for name, fmt, folder, variant_name, keep in BENCHES:
         variant = fmt.opencompass[variant_name]
         records = fmt.read(small_folder(BENCHDATA / folder, tmp / "authors" / name, keep))
-        benches.append(native_tasks.data_step(name, fmt, "opencompass", variant, records, tmp / "data",
-                                              max_gen_toks=MAX_GEN_TOKS))
+        benches.append(
+            native_tasks.data_step(name, fmt, "opencompass", variant, records, tmp / "data", max_gen_toks=MAX_GEN_TOKS)
+        )
         kept[name] = [r for r in records if r.split == fmt.eval_split]
     return benches, kept
 
@@ -71,9 +87,13 @@ def test_generation_configs_run_and_parse_item_by_item(tmp_path, request):
     benches, kept = prepare(tmp_path)
     model_dir = request.getfixturevalue("demo_model_dir")
     manifest_path = tmp_path / "raw" / "opencompass" / MODEL / "manifest.json"
-    spec = {"harness": "opencompass",
-            "model": {"name": MODEL, "path": str(model_dir), "kind": "base", "device": "cpu", "batch_size": 16},
-            "benchmarks": benches, "allow_code_execution": False, "code_timeout_s": 10}
+    spec = {
+        "harness": "opencompass",
+        "model": {"name": MODEL, "path": str(model_dir), "kind": "base", "device": "cpu", "batch_size": 16},
+        "benchmarks": benches,
+        "allow_code_execution": False,
+        "code_timeout_s": 10,
+    }
     oc.run(spec, manifest_path)
 
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -109,10 +129,15 @@ def test_generation_configs_run_and_parse_item_by_item(tmp_path, request):
 
     by_bench = {b["name"]: oc.parse(Path(e["dir"]), b["metric"]) for e, b in zip(manifest["benchmarks"], benches)}
     assert [r["subtask"] for r in by_bench["MATH"]] == ["math"]  # one dataset: no per-type split
-    assert {r["subtask"]: r["metric"] for r in by_bench["BBH"]} == {"boolean_expressions": "score",
-                                                                    "date_understanding": "score"}
+    assert {r["subtask"]: r["metric"] for r in by_bench["BBH"]} == {
+        "boolean_expressions": "score",
+        "date_understanding": "score",
+    }
     assert {r["subtask"]: r["metric"] for r in by_bench["AGIEval"]} == {
-        "gaokao-biology": "accuracy", "gaokao-mathcloze": "score", "sat-math": "accuracy"}
+        "gaokao-biology": "accuracy",
+        "gaokao-mathcloze": "score",
+        "sat-math": "accuracy",
+    }
 
     # OpenCompass's own command line on the same config gives the same items and numbers.
     from parity.opencompass_cli import compare_benchmark, run_cli
@@ -120,4 +145,5 @@ def test_generation_configs_run_and_parse_item_by_item(tmp_path, request):
     (tmp_path / "cli").mkdir()
     cli = run_cli(manifest_path.parent / "opencompass_config.py", tmp_path / "cli")
     assert sum(compare_benchmark(Path(e["dir"]), cli, MODEL) for e in manifest["benchmarks"]) == sum(
-        len(v) for v in kept.values())
+        len(v) for v in kept.values()
+    )

@@ -26,8 +26,12 @@ MARKER = "Rendered from the installed package's templates."
 
 
 def tracked(*folders: str) -> list[str]:
-    out = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "-co", "--exclude-standard", *folders],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "-co", "--exclude-standard", *folders],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [rel for rel in out.split("\0") if rel]
 
 
@@ -58,8 +62,13 @@ def run(cmd: list, cwd: Path, env: dict, timeout: int = 120) -> subprocess.Compl
 def throwaway_venv(path: Path) -> Path:
     """A venv without pip that sees this venv's packages (dependencies, pip, setuptools) but no lmdeck."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
-    site = Path(run([path / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                    path, clean_env(path)).stdout.strip())
+    site = Path(
+        run(
+            [path / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            path,
+            clean_env(path),
+        ).stdout.strip()
+    )
     ours = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
     (site / "zz_lmdeck_test_deps.pth").write_text("".join(f"{p}\n" for p in ours), encoding="utf-8")
     return path
@@ -70,8 +79,23 @@ def built(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("packaging")
     src = source_copy(tmp / "src")
     env = clean_env(Path(sys.prefix))
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", tmp / "dist",
-         "."], src, env, timeout=300)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            tmp / "dist",
+            ".",
+        ],
+        src,
+        env,
+        timeout=300,
+    )
     (wheel,) = (tmp / "dist").glob("lmdeck-*.whl")
     return {"tmp": tmp, "src": src, "wheel": wheel}
 
@@ -87,10 +111,12 @@ def installed(built) -> dict:
 
 
 def where(venv: Path, cwd: Path, env: dict) -> dict:
-    code = ("import json, lmdeck; from lmdeck import config, deck, resources as r; "
-            "print(json.dumps({'lmdeck': lmdeck.__file__, 'checkout': str(r.checkout()), 'templates': str(r.templates()), "
-            "'theme': str(r.theme()), 'schema': str(r.schema()), 'demo_data': str(r.demo_data()), "
-            "'config.SCHEMA': str(config.SCHEMA), 'deck.TEMPLATES': str(deck.TEMPLATES)}))")
+    code = (
+        "import json, lmdeck; from lmdeck import config, deck, resources as r; "
+        "print(json.dumps({'lmdeck': lmdeck.__file__, 'checkout': str(r.checkout()), 'templates': str(r.templates()), "
+        "'theme': str(r.theme()), 'schema': str(r.schema()), 'demo_data': str(r.demo_data()), "
+        "'config.SCHEMA': str(config.SCHEMA), 'deck.TEMPLATES': str(deck.TEMPLATES)}))"
+    )
     return json.loads(run([venv / "bin" / "python", "-c", code], cwd, env).stdout)
 
 
@@ -119,8 +145,7 @@ def test_installed_wheel_finds_its_data_in_the_package(installed):
         assert Path(path).resolve().is_relative_to(venv.resolve()), f"{name} is not the installed copy: {path}"
         assert Path(path).exists(), f"{name}: {path}"
     # The demo data is readable as benchmark data from the package.
-    code = ("from lmdeck import formats, resources; "
-            "print(len(formats.get('mmlu').read(resources.demo_data() / 'mmlu')))")
+    code = "from lmdeck import formats, resources; print(len(formats.get('mmlu').read(resources.demo_data() / 'mmlu')))"
     assert int(run([venv / "bin" / "python", "-c", code], work, env).stdout) > 0
 
 
@@ -130,21 +155,62 @@ def test_installed_wheel_renders_and_exports_the_deck(installed, tmp_path):
     title = installed_templates / "slides" / "title.md.j2"
     title.write_text(title.read_text(encoding="utf-8") + f"\n{MARKER}\n", encoding="utf-8")
 
-    spec = {"models": [{"name": "m1", "kind": "base"}],
-            "benchmarks": [{"name": "B1", "category": "exams", "shots": 0, "metric": "acc", "harness": "lm-eval",
-                            "description": "A benchmark.", "reference": ""}],
-            "reported": [], "tolerance": 5}
+    spec = {
+        "models": [{"name": "m1", "kind": "base"}],
+        "benchmarks": [
+            {
+                "name": "B1",
+                "category": "exams",
+                "shots": 0,
+                "metric": "acc",
+                "harness": "lm-eval",
+                "description": "A benchmark.",
+                "reference": "",
+            }
+        ],
+        "reported": [],
+        "tolerance": 5,
+    }
     row = {c: None for c in scores.COLUMNS}
-    row.update(model="m1", benchmark="B1", subtask="all", harness="lm-eval", metric="acc", shots=0, score=61.5,
-               stderr=1.0, n=10, source="measured", started="2026-01-01T00:00:00+00:00", category="exams",
-               table="base", model_sha256="abc", data_sha256="def")
+    row.update(
+        model="m1",
+        benchmark="B1",
+        subtask="all",
+        harness="lm-eval",
+        metric="acc",
+        shots=0,
+        score=61.5,
+        stderr=1.0,
+        n=10,
+        source="measured",
+        started="2026-01-01T00:00:00+00:00",
+        category="exams",
+        table="base",
+        model_sha256="abc",
+        data_sha256="def",
+    )
     data = work / "deck.json"
-    data.write_text(json.dumps(deck_data.build(spec, pd.DataFrame([row], columns=scores.COLUMNS), None, tmp_path)),
-                    encoding="utf-8")
+    data.write_text(
+        json.dumps(deck_data.build(spec, pd.DataFrame([row], columns=scores.COLUMNS), None, tmp_path)), encoding="utf-8"
+    )
     (work / "attachments").mkdir(exist_ok=True)
     report = {"name": "pkg", "title": "Packaged deck", "sections": ["title", "benchmarks", "results"]}
-    run([venv / "bin" / "lmdeck", "deck", "--data", "deck.json", "--report", json.dumps(report),
-         "--attachments", "attachments", "--out", "slides/pkg.md"], work, env)
+    run(
+        [
+            venv / "bin" / "lmdeck",
+            "deck",
+            "--data",
+            "deck.json",
+            "--report",
+            json.dumps(report),
+            "--attachments",
+            "attachments",
+            "--out",
+            "slides/pkg.md",
+        ],
+        work,
+        env,
+    )
     md = (work / "slides" / "pkg.md").read_text(encoding="utf-8")
     assert "theme: lmdeck" in md and "# Packaged deck" in md and "61.5" in md
     assert MARKER in md, "the deck was not rendered from the installed package's templates"
@@ -153,8 +219,11 @@ def test_installed_wheel_renders_and_exports_the_deck(installed, tmp_path):
         pytest.skip("marp-cli not installed in the checkout (npm install)")
     # An installed lmdeck finds marp-cli on the PATH and its theme in the package (no --theme).
     env = {**env, "PATH": f"{env['PATH']}{os.pathsep}{MARP.parent}"}
-    run([venv / "bin" / "lmdeck", "export", "--deck", "slides/pkg.md", "--format", "html", "--out", "slides/pkg.html"],
-        work, env)
+    run(
+        [venv / "bin" / "lmdeck", "export", "--deck", "slides/pkg.md", "--format", "html", "--out", "slides/pkg.html"],
+        work,
+        env,
+    )
     html = (work / "slides" / "pkg.html").read_text(encoding="utf-8")
     assert "Packaged deck" in html and MARKER in html
     assert "#1f3b73" in html.lower(), "the lmdeck theme (lmdeck.css) is not in the exported deck"
@@ -166,8 +235,12 @@ def test_editable_install_reads_the_checkout_folders(built):
     venv = throwaway_venv(built["tmp"] / "venv-editable")
     env = clean_env(venv)
     src = built["src"]
-    run([venv / "bin" / "python", "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-e", "."],
-        src, env, timeout=300)
+    run(
+        [venv / "bin" / "python", "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-e", "."],
+        src,
+        env,
+        timeout=300,
+    )
     work = built["tmp"] / "elsewhere-editable"
     work.mkdir()
     paths = where(venv, work, env)

@@ -63,26 +63,44 @@ def listing(root: Path) -> dict[str, tuple]:
             path = Path(dirpath) / name
             st = os.lstat(path)
             kind = "dir" if name in dirnames else ("link" if path.is_symlink() else "file")
-            found[rel] = (kind, None, None) if rel == ".snakemake" else (
-                kind, None if kind == "dir" else st.st_size, st.st_mtime_ns)
+            found[rel] = (
+                (kind, None, None)
+                if rel == ".snakemake"
+                else (kind, None if kind == "dir" else st.st_size, st.st_mtime_ns)
+            )
     return found
 
 
 def changes(before: dict, after: dict) -> list[str]:
-    return sorted([f"new {p}" for p in after.keys() - before.keys()]
-                  + [f"gone {p}" for p in before.keys() - after.keys()]
-                  + [f"changed {p}: {before[p]} -> {after[p]}" for p in before.keys() & after.keys()
-                     if before[p] != after[p]])
+    return sorted(
+        [f"new {p}" for p in after.keys() - before.keys()]
+        + [f"gone {p}" for p in before.keys() - after.keys()]
+        + [f"changed {p}: {before[p]} -> {after[p]}" for p in before.keys() & after.keys() if before[p] != after[p]]
+    )
 
 
 def parse(workdir: Path, config_file: Path, net_log: Path, *args: str) -> subprocess.CompletedProcess:
     shim = net_log.parent / "audit-hook"
     shim.mkdir(exist_ok=True)
     (shim / "sitecustomize.py").write_text(AUDIT_HOOK, encoding="utf-8")
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "LMDECK_TEST_NET_LOG": str(net_log),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(shim), os.environ.get("PYTHONPATH")]))}
-    cmd = [str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(config_file), "--cores", "2", *args]
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "LMDECK_TEST_NET_LOG": str(net_log),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(shim), os.environ.get("PYTHONPATH")])),
+    }
+    cmd = [
+        str(BIN / "snakemake"),
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config_file),
+        "--cores",
+        "2",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -100,9 +118,11 @@ def test_dry_run_and_lint_change_nothing_and_stay_offline(workflow, tmp_path):
     net_log = tmp_path / "net.log"
 
     before = listing(work)
-    runs = {"-n": parse(work, same, net_log, "-n"),
-            "-n (paper by URL)": parse(work, url_config, net_log, "-n"),
-            "--lint (paper by URL)": parse(work, url_config, net_log, "--lint")}
+    runs = {
+        "-n": parse(work, same, net_log, "-n"),
+        "-n (paper by URL)": parse(work, url_config, net_log, "-n"),
+        "--lint (paper by URL)": parse(work, url_config, net_log, "--lint"),
+    }
     for name, proc in runs.items():
         # --lint exits 1 when it has advice (it asks every rule for a conda env or container).
         linted = name.startswith("--lint") and "Lints for rule" in proc.stdout + proc.stderr
@@ -125,7 +145,12 @@ def test_the_audit_hook_sees_a_connect(tmp_path):
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(AUDIT_HOOK, encoding="utf-8")
     probe = "import socket; socket.create_connection(('10.255.255.1', 443), timeout=3)"
-    proc = subprocess.run([str(BIN / "python"), "-c", probe], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "LMDECK_TEST_NET_LOG": str(net_log), "PYTHONPATH": str(shim)})
+    proc = subprocess.run(
+        [str(BIN / "python"), "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "LMDECK_TEST_NET_LOG": str(net_log), "PYTHONPATH": str(shim)},
+    )
     assert proc.returncode != 0 and "no network at parse" in proc.stderr
     assert any(line.startswith("network socket.") for line in net_log.read_text(encoding="utf-8").splitlines())

@@ -50,8 +50,22 @@ def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.Popen:
     config_file = workdir / "config.yaml"
     config_file.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    cmd = ["timeout", "-s", "INT", "-k", "30", str(RUN_TIMEOUT_S), str(BIN / "snakemake"),
-           "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(config_file), *args]
+    cmd = [
+        "timeout",
+        "-s",
+        "INT",
+        "-k",
+        "30",
+        str(RUN_TIMEOUT_S),
+        str(BIN / "snakemake"),
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config_file),
+        *args,
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
@@ -102,8 +116,11 @@ def test_local_profile_gates_gpu_jobs(tmp_path):
 def cluster_skip_reason() -> str | None:
     if sys.platform != "linux" or os.geteuid() != 0:
         return "needs root on Linux to start a one-node SLURM cluster (ci/slurm-cluster.sh)"
-    missing = [b for b in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol")
-               if not shutil.which(b) and not Path("/usr/sbin", b).exists()]
+    missing = [
+        b
+        for b in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol")
+        if not shutil.which(b) and not Path("/usr/sbin", b).exists()
+    ]
     if missing:
         return f"SLURM is not installed (missing {', '.join(missing)}): ci/slurm-cluster.sh install"
     try:
@@ -130,9 +147,22 @@ def slurm_cluster():
 def slurm_args(*extra: str) -> tuple[str, ...]:
     """The slurm profile as a user runs it, plus what this tiny test cluster needs: no account,
     quick first status check, memory that fits a 2-core CI machine."""
-    return ("--set-resources", "lm_eval:mem_mb=3000", "opencompass:mem_mb=3000", "build_model:mem_mb=2000",
-            "--profile", str(SLURM_PROFILE), "--executor", "slurm", "--jobs", "4", "--slurm-no-account",
-            "--slurm-init-seconds-before-status-checks", "2", *extra)
+    return (
+        "--set-resources",
+        "lm_eval:mem_mb=3000",
+        "opencompass:mem_mb=3000",
+        "build_model:mem_mb=2000",
+        "--profile",
+        str(SLURM_PROFILE),
+        "--executor",
+        "slurm",
+        "--jobs",
+        "4",
+        "--slurm-no-account",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        *extra,
+    )
 
 
 @pytest.mark.slow
@@ -151,11 +181,15 @@ def test_demo_pipeline_through_slurm(slurm_cluster, workflow, tmp_path):
     rule_of = {jobid: re.search(r"/rule_([A-Za-z0-9_]+)/", path).group(1) for jobid, path in submitted}
     assert sorted(rule_of.values()) == sorted(HARNESS_RULES), (
         f"sbatch jobs by rule: {rule_of}. Harness jobs only: the Snakefile needs "
-        "`localrules: all, prepare_data, merge_scores, tables, figures, preview, deck, html_or_pdf, png, export`")
+        "`localrules: all, prepare_data, merge_scores, tables, figures, preview, deck, html_or_pdf, png, export`"
+    )
     for jobid, path in submitted:
         assert Path(path).is_file(), f"no SLURM log {path}"  # profile: slurm-keep-successful-logs
-    local_rules = {line.strip()[len("localrule "):-1] for line in log.splitlines()
-                   if line.strip().startswith("localrule ") and line.strip().endswith(":")}
+    local_rules = {
+        line.strip()[len("localrule ") : -1]
+        for line in log.splitlines()
+        if line.strip().startswith("localrule ") and line.strip().endswith(":")
+    }
     assert {"prepare_data", "merge_scores"} <= local_rules
     assert "command=squeue" in log  # the profile's status command (no accounting database here)
 

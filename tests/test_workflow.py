@@ -30,8 +30,12 @@ def item_count(bench: dict) -> int:
 def test_every_model_benchmark_has_a_measured_row(workflow):
     scores = pd.read_csv(workflow["dir"] / "results" / "scores.csv")
     measured = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")]
-    expected = {(m["name"], b["name"], h) for m in workflow["first"]["models"] for b in workflow["first"]["benchmarks"]
-                for h in lmconfig.harness_list(b)}
+    expected = {
+        (m["name"], b["name"], h)
+        for m in workflow["first"]["models"]
+        for b in workflow["first"]["benchmarks"]
+        for h in lmconfig.harness_list(b)
+    }
     assert set(zip(measured["model"], measured["benchmark"], measured["harness"])) == expected
     assert measured["score"].between(0, 100).all()
     for bench in workflow["first"]["benchmarks"]:
@@ -49,7 +53,9 @@ def test_every_model_benchmark_has_a_measured_row(workflow):
 
 def test_reported_numbers_join_the_table(workflow):
     scores = pd.read_csv(workflow["dir"] / "results" / "scores.csv")
-    reported = scores[(scores["source"] == "reported") & (scores["model"] == "BlueLM-7B-Base") & (scores["table"] == "base")]
+    reported = scores[
+        (scores["source"] == "reported") & (scores["model"] == "BlueLM-7B-Base") & (scores["table"] == "base")
+    ]
     by_bench = dict(zip(reported["benchmark"], reported["score"]))
     assert by_bench["MMLU"] == 55.2 and by_bench["C-Eval"] == 67.5 and by_bench["HumanEval"] == 18.3
 
@@ -69,8 +75,11 @@ def test_headline_is_the_named_aggregation_of_the_items(workflow):
             assert sub.n == len(mine)
             assert math.isclose(sub.score, 100 * mine.score.sum() / mine.max_score.sum(), abs_tol=1e-3)
         per_subtask = items.groupby("subtask").apply(lambda g: 100 * g.score.sum() / g.max_score.sum())
-        expected = (100 * items.score.sum() / items.max_score.sum() if headline["aggregation"] == "micro"
-                    else per_subtask.mean())
+        expected = (
+            100 * items.score.sum() / items.max_score.sum()
+            if headline["aggregation"] == "micro"
+            else per_subtask.mean()
+        )
         assert math.isclose(headline["score"], expected, abs_tol=1e-3), (model, bench, harness)
     head = measured[measured["subtask"] == "all"].set_index(["benchmark", "harness"])["aggregation"]
     assert head[("MMLU", "lm-eval")].iloc[0] == "micro" and head[("MMLU", "opencompass")].iloc[0] == "macro"

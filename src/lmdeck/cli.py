@@ -14,9 +14,16 @@ def cmd_build_model(args) -> None:
     from lmdeck.demo_models import build_model, default_corpus
 
     spec = json.loads(args.spec)
-    build_model(args.out, spec["architecture"], spec.get("corpus") or default_corpus(), seed=spec.get("seed", 0),
-                hidden_size=spec.get("hidden_size", 64), layers=spec.get("layers", 2), heads=spec.get("heads", 4),
-                vocab_size=spec.get("vocab_size", 1024))
+    build_model(
+        args.out,
+        spec["architecture"],
+        spec.get("corpus") or default_corpus(),
+        seed=spec.get("seed", 0),
+        hidden_size=spec.get("hidden_size", 64),
+        layers=spec.get("layers", 2),
+        heads=spec.get("heads", 4),
+        vocab_size=spec.get("vocab_size", 1024),
+    )
 
 
 def cmd_prepare_data(args) -> None:
@@ -72,8 +79,12 @@ def cmd_figures(args) -> None:
         mix = pd.DataFrame(pre["rows"], columns=pre.get("columns"))
         figures.render_table_png(mix, out / "Table1.png", title=pre.get("caption", ""), bold_best=False)
     for name, table, title in (("Table2.png", "base", "Base models"), ("Table3.png", "chat", "Chat models")):
-        figures.render_table_png(tables.score_pivot(frame, spec, table), out / name, title=title,
-                                 note="Best per column in bold. " + tables.MISSING_NOTE)
+        figures.render_table_png(
+            tables.score_pivot(frame, spec, table),
+            out / name,
+            title=title,
+            note="Best per column in bold. " + tables.MISSING_NOTE,
+        )
     head = tables.headline(frame)
     # Charts show each benchmark's first harness (a second harness has its own table row).
     head = pd.concat([head[head["source"] == "reported"], tables.measured_headline(frame, spec)])
@@ -82,8 +93,12 @@ def cmd_figures(args) -> None:
     categories = {c: [b["name"] for b in spec["benchmarks"] if b["category"] == c] for c in tables.CATEGORY_ORDER}
     charts = Path(args.charts_dir)
     charts.mkdir(parents=True, exist_ok=True)
-    figures.render_category_charts(head, {c: b for c, b in categories.items() if b}, charts,
-                                   list(dict.fromkeys(head.sort_values("source", ascending=False, kind="stable")["label"])))
+    figures.render_category_charts(
+        head,
+        {c: b for c, b in categories.items() if b},
+        charts,
+        list(dict.fromkeys(head.sort_values("source", ascending=False, kind="stable")["label"])),
+    )
 
 
 def cmd_preview(args) -> None:
@@ -92,8 +107,10 @@ def cmd_preview(args) -> None:
     if args.first_of:
         why = figures.first_available_preview(args.first_of, Path(args.out), dpi=args.dpi)
         if why:
-            console.notice(f"lmdeck preview: no paper preview ({why}); {args.out} is empty and the deck shows none. "
-                           "Once a candidate is available: snakemake --forcerun preview")
+            console.notice(
+                f"lmdeck preview: no paper preview ({why}); {args.out} is empty and the deck shows none. "
+                "Once a candidate is available: snakemake --forcerun preview"
+            )
     elif args.url:
         with figures.downloaded(args.url) as pdf:
             figures.pdf_first_page_png(pdf, Path(args.out), dpi=args.dpi)
@@ -104,8 +121,9 @@ def cmd_preview(args) -> None:
 def cmd_deck_data(args) -> None:
     from lmdeck import deck_data
 
-    deck_data.write(Path(args.out), json.loads(args.spec), Path(args.scores), Path(args.failures),
-                    Path(args.benchmarks_dir))
+    deck_data.write(
+        Path(args.out), json.loads(args.spec), Path(args.scores), Path(args.failures), Path(args.benchmarks_dir)
+    )
 
 
 def cmd_deck(args) -> None:
@@ -113,8 +131,13 @@ def cmd_deck(args) -> None:
 
     out = Path(args.out)
     assets = deck.find_assets(Path(args.attachments), out.parent, with_preview=args.preview)
-    deck.write_deck(out, json.loads(args.report), Path(args.data), assets,
-                    Path(args.templates) if args.templates else deck.TEMPLATES)
+    deck.write_deck(
+        out,
+        json.loads(args.report),
+        Path(args.data),
+        assets,
+        Path(args.templates) if args.templates else deck.TEMPLATES,
+    )
 
 
 def cmd_export(args) -> None:
@@ -153,9 +176,12 @@ def cmd_sandbox_check(args) -> None:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lmdeck", description=__doc__)
-    p.add_argument("--log", dest="log_file", metavar="FILE",
-                   help="write the step's full output (tracebacks too) to FILE; the console gets the one-line reason "
-                        "of a failure")
+    p.add_argument(
+        "--log",
+        dest="log_file",
+        metavar="FILE",
+        help="write the step's full output (tracebacks too) to FILE; the console gets the one-line reason of a failure",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("build-model", help="build a seeded random-init demo model")
@@ -204,9 +230,13 @@ def parser() -> argparse.ArgumentParser:
     source = s.add_mutually_exclusive_group(required=True)
     source.add_argument("--pdf", help="a local PDF")
     source.add_argument("--url", help="a PDF to download (http/https)")
-    source.add_argument("--first-of", nargs="+", metavar="PDF_OR_URL",
-                        help="candidates (report.paper.pdf): the first local file that exists, else the first URL "
-                             "that downloads; when none is available, --out is left empty (no preview) with a note")
+    source.add_argument(
+        "--first-of",
+        nargs="+",
+        metavar="PDF_OR_URL",
+        help="candidates (report.paper.pdf): the first local file that exists, else the first URL "
+        "that downloads; when none is available, --out is left empty (no preview) with a note",
+    )
     s.add_argument("--out", required=True)
     s.add_argument("--dpi", type=int, default=80)
     s.set_defaults(func=cmd_preview)
@@ -237,8 +267,12 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sandbox-run", help="run a Python file in the code sandbox, as a model-written completion")
     s.add_argument("file", metavar="FILE")
-    s.add_argument("--timeout", type=float, metavar="S",
-                   help="wall-clock limit in seconds (default: $LMDECK_CODE_TIMEOUT_S, else 3)")
+    s.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="wall-clock limit in seconds (default: $LMDECK_CODE_TIMEOUT_S, else 3)",
+    )
     s.set_defaults(func=cmd_sandbox_run)
 
     s = sub.add_parser("sandbox-check", help="escape probes against the code sandbox; non-zero exit if any escapes")

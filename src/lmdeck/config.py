@@ -53,8 +53,12 @@ def check(config: dict) -> None:
         # Names become folders, task names and table keys: two that differ only in case or
         # -/_/. would share them (a case-insensitive file system, the harness's task registry).
         try:
-            refuse_collisions(enumerate(config[section]), name=lambda item: item[1]["name"], what=section,
-                              describe=lambda item: f"{section}[{item[0]}] ({item[1]['name']})")
+            refuse_collisions(
+                enumerate(config[section]),
+                name=lambda item: item[1]["name"],
+                what=section,
+                describe=lambda item: f"{section}[{item[0]}] ({item[1]['name']})",
+            )
         except NameCollision as err:
             raise ConfigError(str(err)) from None
     for i, model in enumerate(config["models"]):
@@ -121,8 +125,9 @@ def harness_runs(bench: dict, where: str | None = None, kind: str = "base") -> l
     for harness in harness_list(bench):
         if not fmt.variants(harness):
             offered = ", ".join(fmt.harnesses()) or "none"
-            raise ConfigError(f"{where}.harness: {fmt.label} has no native {harness} task "
-                              f"(harnesses that have one: {offered})")
+            raise ConfigError(
+                f"{where}.harness: {fmt.label} has no native {harness} task (harnesses that have one: {offered})"
+            )
         shots = _per_harness(bench.get("shots"), harness)
         name = _per_harness(bench.get("variant"), harness)
         try:
@@ -130,15 +135,25 @@ def harness_runs(bench: dict, where: str | None = None, kind: str = "base") -> l
                 shots = default_shots(fmt, harness, name, kind)
             task = fmt.variant(harness, name, shots, kind)
             if kind not in getattr(task, "kinds", (kind,)):
-                raise DataError(f"{fmt.label}: the {harness} variant {task.variant!r} is for "
-                                f"{' and '.join(task.kinds)} models, not {kind}")
+                raise DataError(
+                    f"{fmt.label}: the {harness} variant {task.variant!r} is for "
+                    f"{' and '.join(task.kinds)} models, not {kind}"
+                )
             formats.check_shots(fmt, harness, task, shots)
         except DataError as err:
             field = "variant" if "variant" in str(err) else "shots"
             raise ConfigError(f"{where}.{field}: {err}") from None
         metric = _per_harness(bench.get("metric"), harness) or task.metric
-        runs.append(HarnessRun(harness, task.variant, shots, metric, bench.get("aggregation") or task.aggregation,
-                               formats.allowed_shots(task) and tuple(formats.allowed_shots(task))))
+        runs.append(
+            HarnessRun(
+                harness,
+                task.variant,
+                shots,
+                metric,
+                bench.get("aggregation") or task.aggregation,
+                formats.allowed_shots(task) and tuple(formats.allowed_shots(task)),
+            )
+        )
     return runs
 
 
@@ -181,10 +196,18 @@ def config_sources(configfiles, overrides: dict, workflow_dir: str | Path) -> li
     files = [Path(f).absolute() for f in configfiles]
     sources: list[tuple[dict | None, PathBase]] = [
         (strict_yaml.load(f) if len(files) > 1 else None, PathBase(f.parent, f"the folder of the config file {f}"))
-        for f in files]
+        for f in files
+    ]
     if overrides:
-        sources.append((dict(overrides), PathBase(Path(workflow_dir).absolute(),
-                                                  f"the workflow's folder {Path(workflow_dir).absolute()} (a --config value)")))
+        sources.append(
+            (
+                dict(overrides),
+                PathBase(
+                    Path(workflow_dir).absolute(),
+                    f"the workflow's folder {Path(workflow_dir).absolute()} (a --config value)",
+                ),
+            )
+        )
     return sources
 
 
@@ -198,8 +221,9 @@ def _sets(mapping: dict | None, field: tuple[str, ...]) -> bool:
     return True
 
 
-def with_absolute_paths(config: dict, root: str | Path, *, sources=(), workflow_dir: str | Path | None = None,
-                        check: bool = False) -> dict:
+def with_absolute_paths(
+    config: dict, root: str | Path, *, sources=(), workflow_dir: str | Path | None = None, check: bool = False
+) -> dict:
     """A copy of `config` with every relative path made absolute (see "Paths" above): data folders,
     the tokenizer corpus (default: the demo data beside the workflow), a local model folder, reported
     CSVs, local paper PDFs, the template folder. `root`: where paths resolve when `sources` (from
@@ -238,8 +262,11 @@ def with_absolute_paths(config: dict, root: str | Path, *, sources=(), workflow_
     for i, model in enumerate(config.get("models", [])):
         if isinstance(model.get("build"), dict):
             build = model["build"]
-            build["corpus"] = (resolve(build["corpus"], ("models",), f"models[{i}].build.corpus", "folder")
-                               if "corpus" in build else str(default_corpus(workflow_dir)))
+            build["corpus"] = (
+                resolve(build["corpus"], ("models",), f"models[{i}].build.corpus", "folder")
+                if "corpus" in build
+                else str(default_corpus(workflow_dir))
+            )
         elif isinstance(model.get("path"), str):
             written = model["path"]
             local = written.startswith(_LOCAL_PREFIXES) or (bases[("models",)].folder / written).is_dir()
@@ -250,8 +277,10 @@ def with_absolute_paths(config: dict, root: str | Path, *, sources=(), workflow_
     report = config.get("report", {})
     paper = report.get("paper", {})
     if "pdf" in paper:  # candidates: a missing one is skipped (the first available is previewed)
-        pdfs = [p if p.startswith(("http://", "https://")) else resolve(p, ("report", "paper", "pdf"), "", None)
-                for p in ([paper["pdf"]] if isinstance(paper["pdf"], str) else paper["pdf"])]
+        pdfs = [
+            p if p.startswith(("http://", "https://")) else resolve(p, ("report", "paper", "pdf"), "", None)
+            for p in ([paper["pdf"]] if isinstance(paper["pdf"], str) else paper["pdf"])
+        ]
         paper["pdf"] = pdfs[0] if isinstance(paper["pdf"], str) else pdfs
     if "templates" in report:
         report["templates"] = resolve(report["templates"], ("report", "templates"), "report.templates", "folder")
@@ -288,10 +317,13 @@ def native_runs(config: dict, bench: dict) -> list[HarnessRun]:
 
 def prepare_spec(config: dict, bench: dict) -> dict:
     """What the data step needs for one benchmark (also its rerun trigger)."""
-    return {"name": bench["name"], "format": bench["format"], "folder": bench.get("data", "builtin"),
-            "runs": [{"harness": r.harness, "variant": r.variant, "shots": r.shots}
-                     for r in native_runs(config, bench)],
-            "limits": config.get("limits", {})}
+    return {
+        "name": bench["name"],
+        "format": bench["format"],
+        "folder": bench.get("data", "builtin"),
+        "runs": [{"harness": r.harness, "variant": r.variant, "shots": r.shots} for r in native_runs(config, bench)],
+        "limits": config.get("limits", {}),
+    }
 
 
 def native_dir(bench_name: str, run: HarnessRun) -> str:
@@ -313,13 +345,29 @@ def model_by_name(config: dict, name: str) -> dict:
 def job_spec(config: dict, model_name: str, harness: str) -> dict:
     """Everything one harness job needs, and nothing else: it is also the job's rerun trigger."""
     model = model_by_name(config, model_name)
-    model_fields = ("name", "revision", "kind", "dtype", "trust_remote_code", "device", "gpus",
-                    "batch_size", "lm_eval", "opencompass")
+    model_fields = (
+        "name",
+        "revision",
+        "kind",
+        "dtype",
+        "trust_remote_code",
+        "device",
+        "gpus",
+        "batch_size",
+        "lm_eval",
+        "opencompass",
+    )
     benches = []
     for bench in benchmarks_for(config, harness):
         run = harness_run(bench, harness, model.get("kind", "base"))
-        entry = {"name": bench["name"], "format": bench["format"], "variant": run.variant, "shots": run.shots,
-                 "metric": run.metric, "aggregation": run.aggregation}
+        entry = {
+            "name": bench["name"],
+            "format": bench["format"],
+            "variant": run.variant,
+            "shots": run.shots,
+            "metric": run.metric,
+            "aggregation": run.aggregation,
+        }
         if bench.get("max_gen_toks"):
             entry["max_gen_toks"] = bench["max_gen_toks"]
         entry["data"] = native_dir(bench["name"], run)

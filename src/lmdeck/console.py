@@ -96,6 +96,7 @@ def run_step(command: str, step: Callable[[], object], log_file: str | None = No
             except OSError:
                 pass  # the log cannot take it (a full disk): the console line still goes out
             if console is not sys.stderr:
-                print(line + (f" (log: {log_file})" if f"log: {log_file}" not in line else ""), file=console,
-                      flush=True)
+                print(
+                    line + (f" (log: {log_file})" if f"log: {log_file}" not in line else ""), file=console, flush=True
+                )
             return 1

@@ -50,15 +50,22 @@ def environment(template_dir: Path = TEMPLATES) -> Environment:
             return fmt(value)
         return escape(value)
 
-    env = Environment(loader=FileSystemLoader(str(template_dir)), finalize=finalize, undefined=ChainableUndefined,
-                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env = Environment(
+        loader=FileSystemLoader(str(template_dir)),
+        finalize=finalize,
+        undefined=ChainableUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
     env.globals["slide_break"] = SLIDE_BREAK
     env.filters["url"] = lambda url: Markup(safe_url(url))
     return env
 
 
 def chunks(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
 
 
 def image(path: str | None, name: str) -> Markup | None:
@@ -90,9 +97,14 @@ def pretraining_table(report: dict) -> Markup:
     pre = report.get("pretraining", {})
     if not pre.get("rows"):
         return Markup("")
-    return Markup(tabulate([[escape(str(c)) for c in row] for row in pre["rows"]],
-                           headers=[escape(c) for c in pre.get("columns", [])], tablefmt="pipe",
-                           disable_numparse=True))
+    return Markup(
+        tabulate(
+            [[escape(str(c)) for c in row] for row in pre["rows"]],
+            headers=[escape(c) for c in pre.get("columns", [])],
+            tablefmt="pipe",
+            disable_numparse=True,
+        )
+    )
 
 
 def with_markup(data: dict) -> dict:
@@ -111,8 +123,10 @@ def render(report: dict, data: dict, assets: dict, template_dir: Path = TEMPLATE
         try:
             env.get_template(f"slides/{section}.md.j2")
         except TemplateNotFound:
-            raise DeckError(f"report.sections: no template for section {section!r} "
-                            f"(expected {template_dir / 'slides' / (section + '.md.j2')})") from None
+            raise DeckError(
+                f"report.sections: no template for section {section!r} "
+                f"(expected {template_dir / 'slides' / (section + '.md.j2')})"
+            ) from None
     images = {k: image(v, k) for k, v in assets.items()}
     ctx = {
         **with_markup(data),
@@ -123,8 +137,9 @@ def render(report: dict, data: dict, assets: dict, template_dir: Path = TEMPLATE
         "pretraining_table": pretraining_table(report),
         "missing_note": MISSING_NOTE,
         "reference_pages": chunks(report.get("references", []), 5),
-        "charts": [(k.removeprefix("chart_"), img) for k, img in sorted(images.items())
-                   if k.startswith("chart_") and img],
+        "charts": [
+            (k.removeprefix("chart_"), img) for k, img in sorted(images.items()) if k.startswith("chart_") and img
+        ],
     }
     return env.get_template("deck.md.j2").render(**ctx)
 
@@ -135,8 +150,10 @@ def find_assets(attachments: Path, deck_dir: Path, with_preview: bool) -> dict[s
     names = [p for p in sorted(attachments.glob("Table*.png"))] + sorted((attachments / "charts").glob("chart_*.png"))
     if with_preview and (attachments / "Preview.png").stat().st_size > 0:
         names.append(attachments / "Preview.png")
-    return {p.stem.lower() if p.stem.startswith(("Table", "Preview")) else p.stem:
-            os.path.relpath(p, deck_dir) for p in names}
+    return {
+        p.stem.lower() if p.stem.startswith(("Table", "Preview")) else p.stem: os.path.relpath(p, deck_dir)
+        for p in names
+    }
 
 
 def write_deck(out: Path, report: dict, data_json: Path, assets: dict, template_dir: Path = TEMPLATES) -> None:
@@ -144,8 +161,15 @@ def write_deck(out: Path, report: dict, data_json: Path, assets: dict, template_
     write_text(out, render(report, data, assets, template_dir))
 
 
-def render_scores(report: dict, spec: dict, scores, assets: dict, benchmarks_dir: Path,
-                  template_dir: Path | None = None, failures=None) -> str:
+def render_scores(
+    report: dict,
+    spec: dict,
+    scores,
+    assets: dict,
+    benchmarks_dir: Path,
+    template_dir: Path | None = None,
+    failures=None,
+) -> str:
     """The deck-data and deck steps in one call, from a score table (tests, the render-scale benchmark)."""
     from lmdeck import deck_data
 

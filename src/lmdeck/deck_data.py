@@ -31,8 +31,9 @@ def package_version(name: str) -> str:
 
 def git_commit(repo: Path) -> str:
     try:
-        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                             text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=10
+        )
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -45,8 +46,13 @@ def job_times(benchmarks_dir: Path) -> list[dict]:
         if tsv.parent.name not in {"lm_eval", "opencompass", "build_model"}:
             continue
         frame = pd.read_csv(tsv, sep="\t")
-        rows.append({"job": f"{tsv.parent.name} {tsv.stem}", "seconds": float(frame["s"].iloc[-1]),
-                     "max_rss_mb": float(frame["max_rss"].iloc[-1]) if "max_rss" in frame else math.nan})
+        rows.append(
+            {
+                "job": f"{tsv.parent.name} {tsv.stem}",
+                "seconds": float(frame["s"].iloc[-1]),
+                "max_rss_mb": float(frame["max_rss"].iloc[-1]) if "max_rss" in frame else math.nan,
+            }
+        )
     return rows
 
 
@@ -56,17 +62,29 @@ def provenance(scores: pd.DataFrame, spec: dict, benchmarks_dir: Path) -> dict:
     for model in spec["models"]:
         rows = measured[measured["model"] == model["name"]]
         sha = sorted(set(rows["model_sha256"].dropna()))
-        models.append({"name": model.get("display_name", model["name"]),
-                       "source": model.get("path", f"built: {model.get('build', {}).get('architecture', '')}"),
-                       "revision": model.get("revision", "main"), "sha256": ", ".join(s[:16] for s in sha) or "–"})
-    data = [{"benchmark": name, "sha256": str(sha)[:16]} for name, sha in
-            measured.drop_duplicates("benchmark")[["benchmark", "data_sha256"]].itertuples(index=False)]
+        models.append(
+            {
+                "name": model.get("display_name", model["name"]),
+                "source": model.get("path", f"built: {model.get('build', {}).get('architecture', '')}"),
+                "revision": model.get("revision", "main"),
+                "sha256": ", ".join(s[:16] for s in sha) or "–",
+            }
+        )
+    data = [
+        {"benchmark": name, "sha256": str(sha)[:16]}
+        for name, sha in measured.drop_duplicates("benchmark")[["benchmark", "data_sha256"]].itertuples(index=False)
+    ]
     devices = sorted(set(measured["device"].dropna()) - {""}) if "device" in measured else []
     started = sorted(measured["started"].dropna())
     return {
-        "versions": [("lmdeck", __version__), ("lm-eval", package_version("lm_eval")),
-                     ("OpenCompass", package_version("opencompass")), ("transformers", package_version("transformers")),
-                     ("torch", package_version("torch")), ("Snakemake", package_version("snakemake"))],
+        "versions": [
+            ("lmdeck", __version__),
+            ("lm-eval", package_version("lm_eval")),
+            ("OpenCompass", package_version("opencompass")),
+            ("transformers", package_version("transformers")),
+            ("torch", package_version("torch")),
+            ("Snakemake", package_version("snakemake")),
+        ],
         "git_commit": git_commit(REPO) if REPO else "unknown",
         "run_date": started[-1] if started else "–",
         "hardware": ", ".join(devices) or "–",
@@ -83,10 +101,18 @@ def native_tasks(measured: pd.DataFrame) -> list[dict]:
     out = []
     for row in measured.drop_duplicates(["benchmark", "harness", "variant"]).itertuples(index=False):
         gen = getattr(row, "max_gen_toks", None)
-        out.append({"benchmark": row.benchmark, "harness": row.harness, "variant": str(row.variant),
-                    "origin": str(getattr(row, "task_origin", "native")), "shots": _int_or_dash(row.shots),
-                    "metric": str(row.metric), "aggregation": str(row.aggregation),
-                    "max_gen_toks": _int_or_dash(gen)})
+        out.append(
+            {
+                "benchmark": row.benchmark,
+                "harness": row.harness,
+                "variant": str(row.variant),
+                "origin": str(getattr(row, "task_origin", "native")),
+                "shots": _int_or_dash(row.shots),
+                "metric": str(row.metric),
+                "aggregation": str(row.aggregation),
+                "max_gen_toks": _int_or_dash(gen),
+            }
+        )
     return out
 
 
@@ -138,8 +164,10 @@ def build(spec: dict, scores: pd.DataFrame, failures: pd.DataFrame | None, bench
         "models": spec["models"],
         "base_table": tables.pivot_markdown(base) if len(base) else None,
         "chat_table": tables.pivot_markdown(chat) if len(chat) else None,
-        "delta_tables": [(model, tables.frame_markdown(rows.drop(columns=["Model"])))
-                         for model, rows in delta.groupby("Model", sort=False)],
+        "delta_tables": [
+            (model, tables.frame_markdown(rows.drop(columns=["Model"])))
+            for model, rows in delta.groupby("Model", sort=False)
+        ],
         "not_evaluated": {t: not_evaluated(scores, spec, failures, t) for t in ("base", "chat")},
         "tolerance": spec.get("tolerance", 5),
         "provenance": provenance(scores, spec, benchmarks_dir),

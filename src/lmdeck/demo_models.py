@@ -126,8 +126,19 @@ def build_model(
     model.save_pretrained(tmp_dir, safe_serialization=True)
     tokenizer.save_pretrained(tmp_dir)
     (tmp_dir / "lmdeck_build.json").write_text(
-        json.dumps({"architecture": architecture, "seed": seed, "hidden_size": hidden_size,
-                    "layers": layers, "heads": heads, "vocab_size": vocab_size}, indent=2, sort_keys=True) + "\n"
+        json.dumps(
+            {
+                "architecture": architecture,
+                "seed": seed,
+                "hidden_size": hidden_size,
+                "layers": layers,
+                "heads": heads,
+                "vocab_size": vocab_size,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
     )
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp_dir.rename(out_dir)

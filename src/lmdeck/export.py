@@ -39,8 +39,9 @@ def marp_command() -> list[str]:
         return [shutil.which("marp")]
     if shutil.which("npx"):
         return ["npx", "--no-install", "@marp-team/marp-cli"]
-    raise ExportError("marp-cli not found: run `npm install` in the repository (make setup does it), "
-                      "or put `marp` on the PATH")
+    raise ExportError(
+        "marp-cli not found: run `npm install` in the repository (make setup does it), or put `marp` on the PATH"
+    )
 
 
 def marp_args(deck: Path, theme: Path, out: Path, fmt: str = "html") -> tuple[list[str], dict]:

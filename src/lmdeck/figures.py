@@ -41,8 +41,7 @@ FONT_SIZE = 11.0
 TITLE_SIZE = 13.0
 NOTE_SIZE = 9.5
 LATIN_FONT = "DejaVu Sans"
-CJK_PREFERENCE = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK HK",
-                  "Noto Sans CJK KR"]
+CJK_PREFERENCE = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK HK", "Noto Sans CJK KR"]
 PNG_METADATA = {"Software": None}
 
 HEADER_FILL = "#e6ebf2"
@@ -59,6 +58,7 @@ MIN_NOTE_WIDTH = 6.0
 
 
 # --------------------------------------------------------------------------------------- fonts
+
 
 def find_cjk_font() -> str | None:
     """Family name of an installed CJK sans font (Noto Sans CJK SC preferred), or None."""
@@ -90,6 +90,7 @@ def configure_fonts() -> list[str]:
 
 
 # ------------------------------------------------------------------------------- table helpers
+
 
 def is_missing(value) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
@@ -148,8 +149,10 @@ NUMBER_LIKE = re.compile(r"^[-+−]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*[%×x]?$")
 
 def _number_like(column: pd.Series) -> bool:
     present = [v for v in column.tolist() if not is_missing(v)]
-    return bool(present) and all(is_number(v) or (isinstance(v, str) and any(ch.isdigit() for ch in v)
-                                                  and NUMBER_LIKE.match(v.strip())) for v in present)
+    return bool(present) and all(
+        is_number(v) or (isinstance(v, str) and any(ch.isdigit() for ch in v) and NUMBER_LIKE.match(v.strip()))
+        for v in present
+    )
 
 
 def bold_cells(table: pd.DataFrame, bold_best: bool | None = None) -> pd.DataFrame:
@@ -197,8 +200,10 @@ def _wrap_to_width(fig: Figure, renderer, text: str, size: float, width: float) 
 
 # ----------------------------------------------------------------------------------- the table
 
-def render_table_png(pivot: pd.DataFrame, out: Path, title: str = "", note: str = "", *,
-                     bold_best: bool | None = None) -> Path:
+
+def render_table_png(
+    pivot: pd.DataFrame, out: Path, title: str = "", note: str = "", *, bold_best: bool | None = None
+) -> Path:
     """A paper-style table: shaded header, booktabs rules, one decimal, best per column in bold,
     missing as '–'. The figure is sized to its content (11 pt at 150 dpi), nothing is shortened.
 
@@ -220,8 +225,9 @@ def render_table_png(pivot: pd.DataFrame, out: Path, title: str = "", note: str 
         cells += [(cell_text(v), bool(bold.iat[i, j])) for j, v in enumerate(row.tolist())]
         rows.append(cells)
     # Numbers (and number-like strings such as "1,200" or "46.2%") are right-aligned.
-    kinds = (["label"] if label_col else []) + \
-        ["number" if numeric[j] or _number_like(table.iloc[:, j]) else "text" for j in range(table.shape[1])]
+    kinds = (["label"] if label_col else []) + [
+        "number" if numeric[j] or _number_like(table.iloc[:, j]) else "text" for j in range(table.shape[1])
+    ]
 
     fig = Figure(dpi=DPI)
     canvas = FigureCanvasAgg(fig)
@@ -231,8 +237,9 @@ def render_table_png(pivot: pd.DataFrame, out: Path, title: str = "", note: str 
     col_widths, num_widths = [], []
     for k, kind in enumerate(kinds):
         header_w = _text_width(fig, renderer, headers[k], FONT_SIZE, "bold")
-        cell_ws = [_text_width(fig, renderer, r[k][0], FONT_SIZE, "bold" if bold_best or r[k][1] else "normal")
-                   for r in rows]
+        cell_ws = [
+            _text_width(fig, renderer, r[k][0], FONT_SIZE, "bold" if bold_best or r[k][1] else "normal") for r in rows
+        ]
         widest_cell = max(cell_ws, default=0.0)
         num_widths.append(widest_cell)
         col_widths.append(max(header_w, widest_cell, 0.3) + 2 * CELL_PAD_X)
@@ -261,8 +268,16 @@ def render_table_png(pivot: pd.DataFrame, out: Path, title: str = "", note: str 
     x0 = MARGIN
     y = MARGIN
     if title:
-        ax.text(x0, y + title_h * 0.45, title, fontsize=TITLE_SIZE, fontweight="bold", color=TEXT_COLOR,
-                ha="left", va="center_baseline")
+        ax.text(
+            x0,
+            y + title_h * 0.45,
+            title,
+            fontsize=TITLE_SIZE,
+            fontweight="bold",
+            color=TEXT_COLOR,
+            ha="left",
+            va="center_baseline",
+        )
         y += title_h
     top = y
 
@@ -270,12 +285,19 @@ def render_table_png(pivot: pd.DataFrame, out: Path, title: str = "", note: str 
     ax.add_patch(Rectangle((x0, top), table_w, ROW_HEIGHT, facecolor=HEADER_FILL, edgecolor="none", zorder=1))
     for i in range(len(rows)):
         if i % 2 == 1:
-            ax.add_patch(Rectangle((x0, top + ROW_HEIGHT * (i + 1)), table_w, ROW_HEIGHT,
-                                   facecolor=STRIPE_FILL, edgecolor="none", zorder=1))
+            ax.add_patch(
+                Rectangle(
+                    (x0, top + ROW_HEIGHT * (i + 1)),
+                    table_w,
+                    ROW_HEIGHT,
+                    facecolor=STRIPE_FILL,
+                    edgecolor="none",
+                    zorder=1,
+                )
+            )
     bottom = top + table_h
     ax.plot([x0, x0 + table_w], [top, top], color=RULE_COLOR, lw=1.4, zorder=3, solid_capstyle="butt")
-    ax.plot([x0, x0 + table_w], [top + ROW_HEIGHT] * 2, color=RULE_COLOR, lw=0.8, zorder=3,
-            solid_capstyle="butt")
+    ax.plot([x0, x0 + table_w], [top + ROW_HEIGHT] * 2, color=RULE_COLOR, lw=0.8, zorder=3, solid_capstyle="butt")
     ax.plot([x0, x0 + table_w], [bottom, bottom], color=RULE_COLOR, lw=1.4, zorder=3, solid_capstyle="butt")
 
     def place(k: int, text: str, weight: str, y_mid: float, header: bool) -> None:
@@ -288,8 +310,17 @@ def render_table_png(pivot: pd.DataFrame, out: Path, title: str = "", note: str 
                 x, ha = left + col_widths[k] / 2 + num_widths[k] / 2, "right"
         else:
             x, ha = left + CELL_PAD_X, "left"
-        ax.text(x, y_mid, text, fontsize=FONT_SIZE, fontweight=weight, color=TEXT_COLOR, ha=ha,
-                va="center_baseline", zorder=4)
+        ax.text(
+            x,
+            y_mid,
+            text,
+            fontsize=FONT_SIZE,
+            fontweight=weight,
+            color=TEXT_COLOR,
+            ha=ha,
+            va="center_baseline",
+            zorder=4,
+        )
 
     for k, head in enumerate(headers):
         place(k, head, "bold", top + ROW_HEIGHT / 2, header=True)
@@ -301,8 +332,9 @@ def render_table_png(pivot: pd.DataFrame, out: Path, title: str = "", note: str 
     if note_lines:
         y = bottom + 0.08
         for line in note_lines:
-            ax.text(x0, y + note_line_h / 2, line, fontsize=NOTE_SIZE, color=NOTE_COLOR, ha="left",
-                    va="center_baseline")
+            ax.text(
+                x0, y + note_line_h / 2, line, fontsize=NOTE_SIZE, color=NOTE_COLOR, ha="left", va="center_baseline"
+            )
             y += note_line_h
 
     _save(fig, out)
@@ -316,6 +348,7 @@ def _save(fig: Figure, out: Path) -> None:
 
 # ---------------------------------------------------------------------------------- the charts
 
+
 def _lighten(color, amount: float) -> tuple[float, float, float]:
     r, g, b = to_rgb(color)
     return (1 - amount * (1 - r), 1 - amount * (1 - g), 1 - amount * (1 - b))
@@ -328,8 +361,9 @@ def _labelled(scores: pd.DataFrame) -> pd.DataFrame:
     return scores.assign(label=labels)
 
 
-def render_category_charts(scores: pd.DataFrame, categories: dict[str, list[str]], out_dir: Path,
-                           models: list[str]) -> dict[str, Path]:
+def render_category_charts(
+    scores: pd.DataFrame, categories: dict[str, list[str]], out_dir: Path, models: list[str]
+) -> dict[str, Path]:
     """Grouped bars per category: x = its benchmarks, one bar per label in `models` order.
 
     `scores`: tidy headline rows (model, benchmark, score, source, label); without a `label` column
@@ -360,8 +394,9 @@ def render_category_charts(scores: pd.DataFrame, categories: dict[str, list[str]
     return written
 
 
-def _render_chart(category: str, benches: list[str], labels: list[str], grid: list[list[float]],
-                  source: dict, colors, path: Path) -> None:
+def _render_chart(
+    category: str, benches: list[str], labels: list[str], grid: list[list[float]], source: dict, colors, path: Path
+) -> None:
     n_b, n_l = len(benches), len(labels)
     bar_in = 0.36  # inches per bar: room for a one-decimal label at 8 pt, so labels never collide
     width = max(6.4, 1.3 + n_b * (n_l * bar_in + 0.45))
@@ -376,14 +411,18 @@ def _render_chart(category: str, benches: list[str], labels: list[str], grid: li
     for i, label in enumerate(labels):
         color = colors[i % len(colors)]
         measured = source.get(label) == "measured"
-        style = dict(facecolor=_lighten(color, 0.30), edgecolor=color, hatch="///", linewidth=1.0) \
-            if measured else dict(facecolor=color, edgecolor=color, linewidth=1.0)
+        style = (
+            dict(facecolor=_lighten(color, 0.30), edgecolor=color, hatch="///", linewidth=1.0)
+            if measured
+            else dict(facecolor=color, edgecolor=color, linewidth=1.0)
+        )
         xs = [j - group / 2 + bar_w * (i + 0.5) for j in range(n_b)]
         present = [(x, v) for x, v in zip(xs, grid[i]) if not math.isnan(v)]
         if present:
             bars = ax.bar([x for x, _ in present], [v for _, v in present], width=bar_w * 0.92, zorder=2, **style)
-            ax.bar_label(bars, labels=[f"{v:.1f}" for _, v in present], padding=2, fontsize=value_size,
-                         color=TEXT_COLOR)
+            ax.bar_label(
+                bars, labels=[f"{v:.1f}" for _, v in present], padding=2, fontsize=value_size, color=TEXT_COLOR
+            )
         for x, v in zip(xs, grid[i]):
             if math.isnan(v):
                 ax.text(x, 0.8, MISSING, ha="center", va="bottom", fontsize=10, color="#555555", zorder=3)
@@ -399,13 +438,21 @@ def _render_chart(category: str, benches: list[str], labels: list[str], grid: li
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_title(f"{category[:1].upper()}{category[1:]}: scores (0–100)", fontsize=TITLE_SIZE,
-                 fontweight="bold", loc="left")
+    ax.set_title(
+        f"{category[:1].upper()}{category[1:]}: scores (0–100)", fontsize=TITLE_SIZE, fontweight="bold", loc="left"
+    )
     # As many legend columns (up to 4) as fit the width; each extra row makes the figure taller.
     renderer = canvas.get_renderer()
     for ncols in range(min(n_l, 4), 0, -1):
-        legend = fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize=10,
-                            frameon=False, handlelength=2.2, handleheight=1.1)
+        legend = fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncols=ncols,
+            fontsize=10,
+            frameon=False,
+            handlelength=2.2,
+            handleheight=1.1,
+        )
         if ncols == 1 or legend.get_window_extent(renderer).width <= (width - 0.3) * DPI:
             break
         legend.remove()
@@ -414,6 +461,7 @@ def _render_chart(category: str, benches: list[str], labels: list[str], grid: li
 
 
 # ------------------------------------------------------------------------------------ the PDF
+
 
 class Unreachable(RuntimeError):
     """A download that never got an answer from the server (offline, no DNS, refused, timed out)."""
@@ -486,8 +534,19 @@ def pdf_first_page_png(pdf: Path, out: Path, dpi: int = 80) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
         prefix = Path(tmp) / "page"
-        cmd = [tool, "-png", "-f", "1", "-l", "1", "-r", str(int(dpi)), "-singlefile",
-               os.path.abspath(pdf), str(prefix)]
+        cmd = [
+            tool,
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-r",
+            str(int(dpi)),
+            "-singlefile",
+            os.path.abspath(pdf),
+            str(prefix),
+        ]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired as exc:

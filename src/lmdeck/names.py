@@ -24,13 +24,16 @@ class NameCollision(ValueError):
     """Two inputs whose names meet after normalisation; the message names both."""
 
 
-def refuse_collisions(items: Iterable[T], name: Callable[[T], str], what: str,
-                      describe: Callable[[T], str] = str) -> None:
+def refuse_collisions(
+    items: Iterable[T], name: Callable[[T], str], what: str, describe: Callable[[T], str] = str
+) -> None:
     """Raise NameCollision when two of `items` have names that meet under `key`."""
     seen: dict[str, T] = {}
     for item in items:
         k = key(name(item))
         if k in seen:
-            raise NameCollision(f"{what}: {describe(seen[k])} and {describe(item)} collide "
-                                f"(names are compared ignoring case and -/_/./space); rename one")
+            raise NameCollision(
+                f"{what}: {describe(seen[k])} and {describe(item)} collide "
+                f"(names are compared ignoring case and -/_/./space); rename one"
+            )
         seen[k] = item

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from lmdeck import fileio, formats
 from lmdeck.formats import DataError, Record
-from lmdeck.formats.files import (Limits, NoDataFiles, check_file_size, refuse_collisions, require_folder,
-                                  using_limits)
+from lmdeck.formats.files import Limits, NoDataFiles, check_file_size, refuse_collisions, require_folder, using_limits
 from lmdeck.harness import adapter
 
 
@@ -66,8 +65,13 @@ def _prepare(spec: dict, out_dir: Path) -> None:
         for record in records:
             first_of.setdefault(record.subtask, record)
         # Subtasks name the native files (OpenCompass layouts) and the rows of the tables.
-        refuse_collisions(sorted(first_of.values(), key=lambda r: r.subtask), lambda r: r.subtask, folder,
-                          "subtask names", lambda r: f"{r.subtask!r} ({_file_of(r)})")
+        refuse_collisions(
+            sorted(first_of.values(), key=lambda r: r.subtask),
+            lambda r: r.subtask,
+            folder,
+            "subtask names",
+            lambda r: f"{r.subtask!r} ({_file_of(r)})",
+        )
         data_sha = fileio.sha256_files(files, root=folder)
     # Nothing of an older preparation survives, and a failure leaves nothing behind (the task
     # YAMLs name their data files by absolute path, so they are written in place; data.json last).
@@ -88,20 +92,27 @@ def write_all(spec: dict, fmt: formats.Format, records, files, data_sha: str, bu
         native = out_dir / run["harness"] / run["variant"]
         index = adapter(run["harness"]).write_native(fmt, variant, records, native, shots=run["shots"])
         # The native tasks' names (lm-eval task names, OpenCompass abbrs) name their files too.
-        refuse_collisions(sorted(index.get("datasets", index)), str, native,
-                          f"{run['harness']} {run['variant']} task names", repr)
+        refuse_collisions(
+            sorted(index.get("datasets", index)), str, native, f"{run['harness']} {run['variant']} task names", repr
+        )
         fileio.write_json(native / "index.json", index)
-        fileio.write_json(native / "native.json", {"harness": run["harness"], "variant": run["variant"],
-                                                   "data_sha256": data_sha, "builtin": builtin})
+        fileio.write_json(
+            native / "native.json",
+            {"harness": run["harness"], "variant": run["variant"], "data_sha256": data_sha, "builtin": builtin},
+        )
     if records is not None:
         fileio.write_jsonl(out_dir / "records.jsonl", [r.to_json() for r in records])
-    fileio.write_json(out_dir / "data.json", {
-        "format": spec["format"], "folder": str(spec["folder"]),
-        "n_items": None if records is None else sum(r.split == fmt.eval_split for r in records),
-        "subtasks": None if records is None else sorted({r.subtask for r in records}),
-        "files": [str(Path(f).relative_to(spec["folder"])) for f in files],
-        "data_sha256": data_sha,
-    })
+    fileio.write_json(
+        out_dir / "data.json",
+        {
+            "format": spec["format"],
+            "folder": str(spec["folder"]),
+            "n_items": None if records is None else sum(r.split == fmt.eval_split for r in records),
+            "subtasks": None if records is None else sorted({r.subtask for r in records}),
+            "files": [str(Path(f).relative_to(spec["folder"])) for f in files],
+            "data_sha256": data_sha,
+        },
+    )
 
 
 def _file_of(record: Record) -> str:

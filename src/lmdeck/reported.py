@@ -61,8 +61,19 @@ def read_file(path: str | Path, table: str) -> list[Row]:
                 raise ReportedError(f"{path} line {line}: score {rec['score']!r} is not a number") from None
             if not 0.0 <= score <= 100.0:
                 raise ReportedError(f"{path} line {line}: score {score} is outside 0-100")
-            rows.append(Row(str(path), line, table, rec["model"], rec["benchmark"], rec["shots"], rec["metric"],
-                            score, rec["source"]))
+            rows.append(
+                Row(
+                    str(path),
+                    line,
+                    table,
+                    rec["model"],
+                    rec["benchmark"],
+                    rec["shots"],
+                    rec["metric"],
+                    score,
+                    rec["source"],
+                )
+            )
     return rows
 
 
@@ -83,11 +94,13 @@ def read_all(config: dict) -> list[Row]:
                 kept[row.key] = row
                 continue
             where = f"{first.file} line {first.line} and " + (
-                f"line {row.line}" if row.file == first.file else f"{row.file} line {row.line}")
+                f"line {row.line}" if row.file == first.file else f"{row.file} line {row.line}"
+            )
             what = f"{row.model} × {row.benchmark} (table {row.table})"
             if row.score != first.score:
-                raise ReportedError(f"{where}: {what} is given twice, with scores {first.score:g} and "
-                                    f"{row.score:g}; keep one")
+                raise ReportedError(
+                    f"{where}: {what} is given twice, with scores {first.score:g} and {row.score:g}; keep one"
+                )
             notice(f"warning: {where}: {what} is given twice with the same score; the first is used")
     return list(kept.values())
 
@@ -101,8 +114,10 @@ def check_reported_as(config: dict, rows: list[Row]) -> None:
         if target and target not in known:
             files = ", ".join(r["file"] for r in config.get("reported", []) if r["table"] == table)
             there = f"{files}; models there: {', '.join(known) or 'none'}" if files else "no CSV for that table"
-            raise ReportedError(f"models[{i}].reported_as: {target!r} is not a model in the reported CSVs of the "
-                                f"{table} table ({there})")
+            raise ReportedError(
+                f"models[{i}].reported_as: {target!r} is not a model in the reported CSVs of the "
+                f"{table} table ({there})"
+            )
 
 
 def check(config: dict) -> list[Row]:

@@ -37,14 +37,18 @@ def folder(name: str) -> Path:
     packaged = files("lmdeck") / name
     if packaged.is_dir():
         if not isinstance(packaged, Path):
-            raise ResourceError(f"lmdeck's {name} are inside an archive ({packaged}): install lmdeck unpacked "
-                                "(pip install), its tools need real file paths")
+            raise ResourceError(
+                f"lmdeck's {name} are inside an archive ({packaged}): install lmdeck unpacked "
+                "(pip install), its tools need real file paths"
+            )
         return packaged
     root = checkout()
     if root is not None and (root / FOLDERS[name]).is_dir():
         return root / FOLDERS[name]
-    raise ResourceError(f"lmdeck's {name} not found: not in the installed package ({packaged}) nor in a source "
-                        f"checkout; reinstall lmdeck")
+    raise ResourceError(
+        f"lmdeck's {name} not found: not in the installed package ({packaged}) nor in a source "
+        f"checkout; reinstall lmdeck"
+    )
 
 
 def templates() -> Path:

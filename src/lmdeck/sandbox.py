@@ -118,7 +118,7 @@ class SandboxResult:
 # stdio, optionally installs the Python-level guard, then runs main.py as
 # __main__ (compiled as its own module: `from __future__` imports and traceback
 # line numbers stay intact).
-_LAUNCHER = r'''
+_LAUNCHER = r"""
 import os, resource, sys
 
 def _limit(which, value):
@@ -197,7 +197,7 @@ if _guard:
 del _install_guard, _limit, _f
 sys.argv = ["main.py"]
 exec(compile(_src, "main.py", "exec"), {"__name__": "__main__", "__file__": "main.py"})
-'''
+"""
 
 
 def bwrap_path() -> str:
@@ -206,11 +206,13 @@ def bwrap_path() -> str:
     path = explicit or shutil.which("bwrap")
     if not path:
         raise SandboxUnavailable(
-            f"model-written code runs only inside bubblewrap, and there is no bwrap on PATH: {INSTALL_HINT}")
+            f"model-written code runs only inside bubblewrap, and there is no bwrap on PATH: {INSTALL_HINT}"
+        )
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         where = f"{BWRAP_ENV}={explicit}" if explicit else path
         raise SandboxUnavailable(
-            f"model-written code runs only inside bubblewrap, and {where} is not an executable file: {INSTALL_HINT}")
+            f"model-written code runs only inside bubblewrap, and {where} is not an executable file: {INSTALL_HINT}"
+        )
     return path
 
 
@@ -224,8 +226,10 @@ def require() -> None:
 
 @functools.cache
 def _self_test(bwrap: str) -> None:
-    probe = "import os\nprint(os.getuid(), os.getgid(), [l.split()[1] for l in open('/proc/self/status')" \
-            " if l.startswith('CapEff')][0])\n"
+    probe = (
+        "import os\nprint(os.getuid(), os.getgid(), [l.split()[1] for l in open('/proc/self/status')"
+        " if l.startswith('CapEff')][0])\n"
+    )
     try:
         r = _run(bwrap, probe, timeout_s=30.0, memory_mb=512, guard=False)
     except (SandboxError, OSError) as err:
@@ -235,13 +239,13 @@ def _self_test(bwrap: str) -> None:
         if r.passed and r.stdout_tail.strip() == expected:
             return
         reason = f"its self-test printed {r.stdout_tail.strip()!r} (exit {r.returncode}), expected {expected!r}"
-    raise SandboxUnavailable(f"bubblewrap ({bwrap}) cannot sandbox model-written code: {reason}; "
-                             f"code execution needs a working bwrap: {INSTALL_HINT}")
+    raise SandboxUnavailable(
+        f"bubblewrap ({bwrap}) cannot sandbox model-written code: {reason}; "
+        f"code execution needs a working bwrap: {INSTALL_HINT}"
+    )
 
 
-def run_python(
-    source: str, timeout_s: float = 5.0, memory_mb: int = 512, *, guard: bool = True
-) -> SandboxResult:
+def run_python(source: str, timeout_s: float = 5.0, memory_mb: int = 512, *, guard: bool = True) -> SandboxResult:
     """Run `source` as ``main.py`` with a fresh interpreter inside the bubblewrap sandbox.
 
     Limits: wall clock `timeout_s` (then the sandbox's PID namespace is killed),
@@ -258,12 +262,19 @@ def run_python(
 def _python_binds() -> list[str]:
     """The interpreter's prefixes (venv and base), read-only at their own paths."""
     exe = os.path.realpath(sys.executable)
-    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                  os.path.dirname(os.path.dirname(exe))}
+    candidates = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        os.path.dirname(os.path.dirname(exe)),
+    }
     paths = sorted({p for c in candidates for p in (os.path.abspath(c), os.path.realpath(c))})
     if "/" in paths:
-        raise SandboxUnavailable(f"the Python prefix is / ({sys.executable}); the sandbox binds it read-only and "
-                                 "would expose the whole host: use a venv or an interpreter under /usr or /opt")
+        raise SandboxUnavailable(
+            f"the Python prefix is / ({sys.executable}); the sandbox binds it read-only and "
+            "would expose the whole host: use a venv or an interpreter under /usr or /opt"
+        )
     system = ("/usr/",)
     kept = [p for p in paths if not (p + "/").startswith(system)]
     args: list[str] = []
@@ -336,10 +347,18 @@ def _new_userns() -> int:
     interpreter under /root, while setting up).  Made by `unshare --user` from util-linux."""
     unshare = shutil.which("unshare") or "/usr/bin/unshare"
     if not os.access(unshare, os.X_OK):
-        raise SandboxUnavailable("running as root, the sandbox needs `unshare` (util-linux) to make its user "
-                                 "namespace: install it with `apt-get install util-linux`")
-    helper = subprocess.Popen([unshare, "--user", "--", "cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, close_fds=True, env={"PATH": "/usr/bin:/bin"})
+        raise SandboxUnavailable(
+            "running as root, the sandbox needs `unshare` (util-linux) to make its user "
+            "namespace: install it with `apt-get install util-linux`"
+        )
+    helper = subprocess.Popen(
+        [unshare, "--user", "--", "cat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        close_fds=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     try:
         own = os.readlink("/proc/self/ns/user")
         deadline = time.monotonic() + 10
@@ -404,22 +423,79 @@ def _kill_and_wait(pidfd: int, timeout_s: float) -> None:
     poller.poll(timeout_s * 1000)
 
 
-def _argv(bwrap: str, ns_args: list[str], src_fd: int, status_fd: int, ready_fd: int,
-          timeout_s: float, memory_mb: int, guard: bool) -> list[str]:
-    argv = [bwrap, *_system_binds(), *_python_binds(),
-            "--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
-            "--proc", "/proc",
-            "--size", str(TMPFS_BYTES), "--tmpfs", WORKDIR, "--file", str(src_fd), f"{WORKDIR}/main.py",
-            "--chdir", WORKDIR, "--remount-ro", "/",
-            "--unshare-ipc", "--unshare-pid", "--as-pid-1", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-            "--hostname", "lmdeck-sandbox", *ns_args, "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--json-status-fd", str(status_fd),
-            "--clearenv"]
+def _argv(
+    bwrap: str,
+    ns_args: list[str],
+    src_fd: int,
+    status_fd: int,
+    ready_fd: int,
+    timeout_s: float,
+    memory_mb: int,
+    guard: bool,
+) -> list[str]:
+    argv = [
+        bwrap,
+        *_system_binds(),
+        *_python_binds(),
+        "--dev",
+        "/dev",
+        "--size",
+        str(SHM_BYTES),
+        "--tmpfs",
+        "/dev/shm",
+        "--remount-ro",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--size",
+        str(TMPFS_BYTES),
+        "--tmpfs",
+        WORKDIR,
+        "--file",
+        str(src_fd),
+        f"{WORKDIR}/main.py",
+        "--chdir",
+        WORKDIR,
+        "--remount-ro",
+        "/",
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--as-pid-1",
+        "--unshare-net",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--hostname",
+        "lmdeck-sandbox",
+        *ns_args,
+        "--uid",
+        str(SANDBOX_UID),
+        "--gid",
+        str(SANDBOX_UID),
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--json-status-fd",
+        str(status_fd),
+        "--clearenv",
+    ]
     for key, value in _SANDBOX_ENV.items():
         argv += ["--setenv", key, value]
-    return argv + ["--", sys.executable, "-I", "-B", "-c", _LAUNCHER,
-                   str(memory_mb * 1024**2), str(math.ceil(timeout_s) + 1), str(MAX_FILE_BYTES),
-                   str(MAX_TASKS), str(MAX_OPEN_FILES), str(ready_fd), str(int(guard))]
+    return argv + [
+        "--",
+        sys.executable,
+        "-I",
+        "-B",
+        "-c",
+        _LAUNCHER,
+        str(memory_mb * 1024**2),
+        str(math.ceil(timeout_s) + 1),
+        str(MAX_FILE_BYTES),
+        str(MAX_TASKS),
+        str(MAX_OPEN_FILES),
+        str(ready_fd),
+        str(int(guard)),
+    ]
 
 
 def _run(bwrap: str, source: str, timeout_s: float, memory_mb: int, guard: bool) -> SandboxResult:
@@ -449,8 +525,14 @@ def _run(bwrap: str, source: str, timeout_s: float, memory_mb: int, guard: bool)
             argv = _argv(bwrap, ns_args, src.fileno(), status_w, ready_w, timeout_s, memory_mb, guard)
             start = time.monotonic()
             proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, pass_fds=(*child_fds, src.fileno()),
-                close_fds=True, start_new_session=True, env={"PATH": "/usr/bin:/bin"},
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                pass_fds=(*child_fds, src.fileno()),
+                close_fds=True,
+                start_new_session=True,
+                env={"PATH": "/usr/bin:/bin"},
                 extra_groups=[] if as_root else None,  # root's supplementary groups stay outside
             )
         finally:
@@ -476,16 +558,18 @@ def _run(bwrap: str, source: str, timeout_s: float, memory_mb: int, guard: bool)
         stdout_tail, stderr_tail = _tail(out), _tail(err)
 
     if timed_out:
-        return SandboxResult(passed=False, returncode=-signal.SIGKILL, timed_out=True,
-                             stdout_tail=stdout_tail, stderr_tail=stderr_tail)
+        return SandboxResult(
+            passed=False, returncode=-signal.SIGKILL, timed_out=True, stdout_tail=stdout_tail, stderr_tail=stderr_tail
+        )
     exit_code = status.get("exit-code")
     if exit_code is None or not ready:
         last = stderr_tail.strip().splitlines()[-1:] or [f"bwrap exit code {proc.returncode}"]
         raise SandboxError(f"the sandbox did not run the program: {last[0]}")
     if 128 < exit_code <= 128 + 64:  # bwrap reports death by signal N as 128+N
         exit_code = 128 - exit_code
-    return SandboxResult(passed=exit_code == 0, returncode=exit_code, timed_out=False,
-                         stdout_tail=stdout_tail, stderr_tail=stderr_tail)
+    return SandboxResult(
+        passed=exit_code == 0, returncode=exit_code, timed_out=False, stdout_tail=stdout_tail, stderr_tail=stderr_tail
+    )
 
 
 def _read_status(fd: int, monitor: int, deadline: float, status: dict) -> bool:

@@ -110,7 +110,7 @@ class Host:
 
 # Every probe program starts with this: its parameters, and `attempt`, which runs one
 # try and prints how it ended (the inside view, shown as detail only).
-_PREAMBLE = '''\
+_PREAMBLE = """\
 import json, os, sys, time
 P = json.loads({params!r})
 
@@ -122,14 +122,14 @@ def attempt(label, fn):
         return False
     print(f"{{label}}: succeeded ({{result!r}})"[:160], flush=True)
     return True
-'''
+"""
 
 # Re-exec with the probe's token in argv, so that the host finds the process (and all
 # its forks) in its own /proc.  Limits, namespaces and seccomp survive exec.
-_REEXEC = '''\
+_REEXEC = """\
 if P["token"] not in sys.argv:
     os.execv(sys.executable, [sys.executable, "-I", "-B", "-c", open("main.py").read(), P["token"]])
-'''
+"""
 
 
 def _program(body: str, **params) -> str:
@@ -200,6 +200,7 @@ def _run(runner: Runner, source: str, **kwargs) -> SandboxResult:
 
 # ---- files ---------------------------------------------------------------------------------
 
+
 def _absent(paths: list[Path]) -> tuple[bool, str]:
     present = [str(p) for p in paths if os.path.lexists(p)]
     return (not present, f"host: {', '.join(present)} EXISTS" if present else "host: nothing created")
@@ -216,24 +217,35 @@ def _creation_probe(name: str, body: str) -> Probe:
 
 
 _CREATION_PROBES = [
-    _creation_probe("write-open", '''\
+    _creation_probe(
+        "write-open",
+        """\
 attempt("open", lambda: open(P["targets"][0], "w").write("x"))
 attempt("pathlib", lambda: __import__("pathlib").Path(P["targets"][1]).write_text("x"))
-'''),
-    _creation_probe("write-dir_fd", '''\
+""",
+    ),
+    _creation_probe(
+        "write-dir_fd",
+        """\
 def via_dir_fd(target, directory):
     d = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     fd = os.open(os.path.relpath(target, directory), os.O_WRONLY | os.O_CREAT, 0o666, dir_fd=d)
     return os.write(fd, b"x")
 attempt("dir_fd of its directory", lambda: via_dir_fd(P["targets"][0], os.path.dirname(P["targets"][0])))
 attempt("dir_fd of /", lambda: via_dir_fd(P["targets"][1], "/"))
-'''),
-    _creation_probe("write-FileIO", '''\
+""",
+    ),
+    _creation_probe(
+        "write-FileIO",
+        """\
 import _io
 attempt("_io.FileIO", lambda: _io.FileIO(P["targets"][0], "w").write(b"x"))
 attempt("_io.open", lambda: _io.open(P["targets"][1], "w").write("x"))
-'''),
-    _creation_probe("write-ctypes", '''\
+""",
+    ),
+    _creation_probe(
+        "write-ctypes",
+        """\
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 def raw(target):
@@ -249,12 +261,18 @@ def raw_syscall(target):  # openat(2) straight, past libc's wrapper
     return libc.write(fd, b"x", 1)
 attempt("libc open+write", lambda: raw(P["targets"][0]))
 attempt("syscall openat", lambda: raw_syscall(P["targets"][1]))
-'''),
-    _creation_probe("mkdir", '''\
+""",
+    ),
+    _creation_probe(
+        "mkdir",
+        """\
 attempt("os.mkdir", lambda: os.mkdir(P["targets"][0]))
 attempt("os.makedirs", lambda: os.makedirs(P["targets"][1] + "/sub"))
-'''),
-    _creation_probe("sqlite", '''\
+""",
+    ),
+    _creation_probe(
+        "sqlite",
+        """\
 import sqlite3
 def db(target):
     con = sqlite3.connect(target)
@@ -262,20 +280,32 @@ def db(target):
     con.commit()
 attempt("sqlite3.connect", lambda: db(P["targets"][0]))
 attempt("sqlite3 uri", lambda: sqlite3.connect("file:" + P["targets"][1] + "?mode=rwc", uri=True).execute("create table t (x)"))
-'''),
-    _creation_probe("mkfifo", '''\
+""",
+    ),
+    _creation_probe(
+        "mkfifo",
+        """\
 import stat
 attempt("os.mkfifo", lambda: os.mkfifo(P["targets"][0]))
 attempt("os.mknod", lambda: os.mknod(P["targets"][1], 0o666 | stat.S_IFIFO))
-'''),
+""",
+    ),
 ]
 
 
 def _fingerprint(path: Path) -> tuple | None:
     try:
         st = os.lstat(path)
-        return st.st_ino, st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_mtime_ns, st.st_ctime_ns, \
-            path.read_bytes()
+        return (
+            st.st_ino,
+            st.st_mode,
+            st.st_uid,
+            st.st_gid,
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+            path.read_bytes(),
+        )
     except OSError:
         return None
 
@@ -287,8 +317,7 @@ def _tamper_probe(name: str, body: str) -> Probe:
     def run(host: Host, runner: Runner) -> tuple[bool, str]:
         before = {v: _fingerprint(v) for v in host.victims}
         targets = [host.fresh(name) for _ in host.victims]
-        result = _run(runner, _program(body, victims=[str(v) for v in host.victims],
-                                       targets=[str(t) for t in targets]))
+        result = _run(runner, _program(body, victims=[str(v) for v in host.victims], targets=[str(t) for t in targets]))
         changed = [str(v) for v in host.victims if _fingerprint(v) != before[v]]
         created, seen = _absent(targets)
         if changed:
@@ -301,50 +330,71 @@ def _tamper_probe(name: str, body: str) -> Probe:
 
 
 _TAMPER_PROBES = [
-    _tamper_probe("utime", '''\
+    _tamper_probe(
+        "utime",
+        """\
 for v in P["victims"]:
     attempt("utime " + os.path.basename(v), lambda: os.utime(v, (0, 0)))
     attempt("utime now", lambda: os.utime(v))
-'''),
-    _tamper_probe("chmod", '''\
+""",
+    ),
+    _tamper_probe(
+        "chmod",
+        """\
 for v in P["victims"]:
     attempt("chmod " + os.path.basename(v), lambda: os.chmod(v, 0o600))
-'''),
-    _tamper_probe("chown", '''\
+""",
+    ),
+    _tamper_probe(
+        "chown",
+        """\
 for v in P["victims"]:
     attempt("chown " + os.path.basename(v), lambda: os.chown(v, 65534, 65534))
-'''),
-    _tamper_probe("unlink", '''\
+""",
+    ),
+    _tamper_probe(
+        "unlink",
+        """\
 for v in P["victims"]:
     attempt("unlink " + os.path.basename(v), lambda: os.unlink(v))
-'''),
-    _tamper_probe("rename", '''\
+""",
+    ),
+    _tamper_probe(
+        "rename",
+        """\
 for v, t in zip(P["victims"], P["targets"]):
     attempt("rename " + os.path.basename(v), lambda: os.rename(v, t))
-'''),
-    _tamper_probe("overwrite", '''\
+""",
+    ),
+    _tamper_probe(
+        "overwrite",
+        """\
 for v in P["victims"]:
     attempt("open r+ " + os.path.basename(v), lambda: open(v, "r+").write("owned"))
-'''),
+""",
+    ),
 ]
 
 
 def _read_secret(host: Host, runner: Runner) -> tuple[bool, str]:
     secret_path = str(host.root / "secret.txt")
-    body = '''\
+    body = """\
 for path in (P["secret"], "/proc/1/root" + P["secret"], "/proc/self/root" + P["secret"]):
     attempt("read " + path, lambda: open(path).read())
 attempt("list its directory", lambda: os.listdir(os.path.dirname(P["secret"])))
 attempt("list /root", lambda: os.listdir("/root"))
 attempt("list /home", lambda: os.listdir("/home"))
-'''
+"""
     result = _run(runner, _program(body, secret=secret_path))
     leaked = host.secret in result.stdout_tail + result.stderr_tail
-    return not leaked, f"host: secret {'LEAKED into the output' if leaked else 'not in the output'}; " \
-                       f"inside: {_inside(result)}"
+    return (
+        not leaked,
+        f"host: secret {'LEAKED into the output' if leaked else 'not in the output'}; inside: {_inside(result)}",
+    )
 
 
 # ---- network -------------------------------------------------------------------------------
+
 
 def _net_localhost(host: Host, runner: Runner) -> tuple[bool, str]:
     """Host listeners the program tries to reach: TCP and UDP on 127.0.0.1, an abstract unix socket."""
@@ -360,7 +410,7 @@ def _net_localhost(host: Host, runner: Runner) -> tuple[bool, str]:
         unix.listen(8)
         for s in (tcp, udp, unix):
             s.setblocking(False)
-        body = '''\
+        body = """\
 import socket
 def tcp():
     with socket.create_connection(("127.0.0.1", P["tcp"]), timeout=2) as s:
@@ -375,12 +425,14 @@ def unix():
 attempt("tcp 127.0.0.1", tcp)
 attempt("udp 127.0.0.1", udp)
 attempt("abstract unix socket", unix)
-'''
-        result = _run(runner, _program(body, tcp=tcp.getsockname()[1], udp=udp.getsockname()[1],
-                                       abstract=abstract[1:]))
+"""
+        result = _run(runner, _program(body, tcp=tcp.getsockname()[1], udp=udp.getsockname()[1], abstract=abstract[1:]))
         reached = []
-        for name, sock, receive in (("tcp", tcp, tcp.accept), ("udp", udp, lambda: udp.recvfrom(64)),
-                                    ("unix", unix, unix.accept)):
+        for name, sock, receive in (
+            ("tcp", tcp, tcp.accept),
+            ("udp", udp, lambda: udp.recvfrom(64)),
+            ("unix", unix, unix.accept),
+        ):
             try:
                 receive()
                 reached.append(name)
@@ -403,7 +455,9 @@ def _namespaces_differ(pid: int) -> list[str]:
 
 def _net_internet(host: Host, runner: Runner) -> tuple[bool, str]:
     token = host.token()
-    body = _REEXEC + '''\
+    body = (
+        _REEXEC
+        + """\
 import socket
 def tcp():
     with socket.create_connection(("1.1.1.1", 53), timeout=2) as s:
@@ -416,7 +470,8 @@ def udp():
 ok = attempt("tcp 1.1.1.1:53", tcp) | attempt("udp 1.1.1.1:53", udp)
 attempt("interfaces", lambda: sorted(name for _, name in socket.if_nameindex()))
 time.sleep(0.3)
-'''
+"""
+    )
     shared: list[str] = []
     seen_pids: set[int] = set()
 
@@ -437,9 +492,12 @@ time.sleep(0.3)
 
 # ---- processes -----------------------------------------------------------------------------
 
+
 def _fork_bomb(host: Host, runner: Runner) -> tuple[bool, str]:
     token = host.token()
-    body = _REEXEC + '''\
+    body = (
+        _REEXEC
+        + """\
 count, error = 0, None
 for _ in range(P["max"]):
     try:
@@ -453,10 +511,16 @@ for _ in range(P["max"]):
     count += 1
 print(f"forked {count}, then {error!r}", flush=True)
 time.sleep(0.5)  # hold them: the host counts
-'''
+"""
+    )
     peak = [0]
-    result = _watch(runner, _program(body, token=token, max=2000), token,
-                    lambda pids: peak.__setitem__(0, max(peak[0], len(pids))), timeout_s=5.0)
+    result = _watch(
+        runner,
+        _program(body, token=token, max=2000),
+        token,
+        lambda pids: peak.__setitem__(0, max(peak[0], len(pids))),
+        timeout_s=5.0,
+    )
     left = _processes(token)
     bounded = 0 < peak[0] <= sandbox.MAX_TASKS
     seen = f"host: at most {peak[0]} processes at once (limit {sandbox.MAX_TASKS}), {len(left)} left after"
@@ -474,8 +538,11 @@ def _straggler_probe(name: str, start: str, then: str) -> Probe:
         token, marker, timeout_s, sleep_s = host.token(), host.fresh("marker"), 1.0, 1.5
         body = start + then
         started = time.monotonic()
-        result = _run(runner, _program(body, child=_STRAGGLER_CHILD, token=token, marker=str(marker),
-                                       sleep=sleep_s), timeout_s=timeout_s)
+        result = _run(
+            runner,
+            _program(body, child=_STRAGGLER_CHILD, token=token, marker=str(marker), sleep=sleep_s),
+            timeout_s=timeout_s,
+        )
         left = _processes(token)
         for pid in left:  # a failed check must not leave its straggler behind
             try:
@@ -485,8 +552,9 @@ def _straggler_probe(name: str, start: str, then: str) -> Probe:
         time.sleep(max(0.0, started + sleep_s + 0.3 - time.monotonic()))
         ended = "timed out" if result.timed_out else f"exited {result.returncode}"
         contained = not left and not marker.exists()
-        seen = f"host: program {ended}; {len(left)} straggler(s) left" + \
-               (", marker WRITTEN" if marker.exists() else ", no marker")
+        seen = f"host: program {ended}; {len(left)} straggler(s) left" + (
+            ", marker WRITTEN" if marker.exists() else ", no marker"
+        )
         return contained, f"{seen}; inside: {_inside(result)}"
 
     return Probe(name, run)
@@ -494,7 +562,10 @@ def _straggler_probe(name: str, start: str, then: str) -> Probe:
 
 _CHILD_ARGS = 'args = [sys.executable, "-I", "-B", "-c", P["child"], str(P["sleep"]), P["marker"], P["token"]]\n'
 _STRAGGLER_PROBES = [
-    _straggler_probe("straggler-fork_exec", _CHILD_ARGS + '''\
+    _straggler_probe(
+        "straggler-fork_exec",
+        _CHILD_ARGS
+        + """\
 import _posixsubprocess
 def fork_exec():
     r, w = os.pipe()
@@ -502,40 +573,53 @@ def fork_exec():
         args, [os.fsencode(sys.executable)], True, (), None, None, -1, -1, -1, -1, -1, -1, r, w,
         True, True, -1, None, None, None, -1, None, False)
 attempt("fork_exec + setsid", fork_exec)
-''', "while True:\n    pass\n"),
-    _straggler_probe("straggler-setsid", _CHILD_ARGS + '''\
+""",
+        "while True:\n    pass\n",
+    ),
+    _straggler_probe(
+        "straggler-setsid",
+        _CHILD_ARGS
+        + """\
 if os.fork() == 0:  # double fork + setsid: a daemon, out of the program's process group
     os.setsid()
     if os.fork() == 0:
         os.execv(sys.executable, args)
     os._exit(0)
 print("daemon started", flush=True)
-''', "while True:\n    pass\n"),
-    _straggler_probe("straggler-after-exit", _CHILD_ARGS + '''\
+""",
+        "while True:\n    pass\n",
+    ),
+    _straggler_probe(
+        "straggler-after-exit",
+        _CHILD_ARGS
+        + """\
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
         os.execv(sys.executable, args)
     os._exit(0)
 print("daemon started; exiting", flush=True)
-''', "time.sleep(0.2)\n"),
+""",
+        "time.sleep(0.2)\n",
+    ),
 ]
 
 
 def _kill_outside(host: Host, runner: Runner) -> tuple[bool, str]:
     """A host process the program tries to kill (as the sandbox's own uid, if root), and its parents."""
-    as_nobody = {"user": sandbox.SANDBOX_UID, "group": sandbox.SANDBOX_UID, "extra_groups": []} \
-        if os.geteuid() == 0 else {}
+    as_nobody = (
+        {"user": sandbox.SANDBOX_UID, "group": sandbox.SANDBOX_UID, "extra_groups": []} if os.geteuid() == 0 else {}
+    )
     canary = subprocess.Popen(["sleep", "60"], stdin=subprocess.DEVNULL, **as_nobody)
     try:
-        body = '''\
+        body = """\
 import signal
 attempt("kill canary", lambda: os.kill(P["canary"], signal.SIGKILL))
 attempt("kill host pid", lambda: os.kill(P["host"], signal.SIGKILL))
 attempt("kill -1", lambda: os.kill(-1, signal.SIGKILL))
 attempt("kill pid 1", lambda: os.kill(1, signal.SIGKILL))
 attempt("kill parent", lambda: os.kill(os.getppid(), signal.SIGKILL))  # last: its parent may be itself
-'''
+"""
         result = _run(runner, _program(body, canary=canary.pid, host=os.getpid()))
         alive = canary.poll() is None
         seen = "host: canary process alive" if alive else f"host: canary KILLED ({canary.returncode})"
@@ -547,7 +631,9 @@ attempt("kill parent", lambda: os.kill(os.getppid(), signal.SIGKILL))  # last: i
 
 def _ptrace(host: Host, runner: Runner) -> tuple[bool, str]:
     token = host.token()
-    body = _REEXEC + '''\
+    body = (
+        _REEXEC
+        + """\
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 def attach(pid):
@@ -559,7 +645,8 @@ for pid in (1, os.getppid(), P["host"]):
 for path in ("/proc/1/root" + P["secret"], f"/proc/{P['host']}/environ", "/proc/1/environ"):
     attempt("read " + path, lambda: open(path, "rb").read()[:80])
 time.sleep(0.3)
-'''
+"""
+    )
     traced: list[str] = []
 
     def look(_pids):
@@ -567,8 +654,9 @@ time.sleep(0.3)
         if tracer != "0":
             traced.append(tracer)
 
-    result = _watch(runner, _program(body, token=token, host=os.getpid(), secret=str(host.root / "secret.txt")),
-                    token, look)
+    result = _watch(
+        runner, _program(body, token=token, host=os.getpid(), secret=str(host.root / "secret.txt")), token, look
+    )
     leaked = host.secret in result.stdout_tail + result.stderr_tail
     contained = not traced and not leaked
     seen = "host: checker TRACED" if traced else "host: checker not traced"
@@ -578,9 +666,12 @@ time.sleep(0.3)
 
 # ---- limits --------------------------------------------------------------------------------
 
+
 def _memory_hog(host: Host, runner: Runner) -> tuple[bool, str]:
     token, memory_mb = host.token(), 256
-    body = _REEXEC + '''\
+    body = (
+        _REEXEC
+        + """\
 attempt("4 GiB at once", lambda: len(bytearray(4 * 1024**3)))
 chunks = []
 def grow():
@@ -590,7 +681,8 @@ def grow():
 attempt("16 MiB at a time", grow)
 print(f"held {16 * len(chunks)} MiB", flush=True)
 time.sleep(0.3)
-'''
+"""
+    )
     peak_kb = [0]
 
     def look(pids):
@@ -609,7 +701,9 @@ time.sleep(0.3)
 
 def _huge_file(host: Host, runner: Runner) -> tuple[bool, str]:
     token = host.token()
-    body = _REEXEC + '''\
+    body = (
+        _REEXEC
+        + """\
 block = b"x" * 2**20
 def big():
     with open("big.bin", "wb") as f:
@@ -627,7 +721,8 @@ def many():
 attempt("forty 8 MiB files", many)
 sys.stdout.flush()
 time.sleep(0.3)
-'''
+"""
+    )
     largest, total = [0], [0]
 
     def look(pids):
@@ -641,20 +736,26 @@ time.sleep(0.3)
 
     result = _watch(runner, _program(body, token=token), token, look)
     contained = 0 < largest[0] <= sandbox.MAX_FILE_BYTES and total[0] <= sandbox.TMPFS_BYTES
-    seen = f"host: largest file {largest[0] / 2**20:.1f} MiB (limit {sandbox.MAX_FILE_BYTES // 2**20}), " \
-           f"all {total[0] / 2**20:.1f} MiB (tmpfs {sandbox.TMPFS_BYTES // 2**20})"
+    seen = (
+        f"host: largest file {largest[0] / 2**20:.1f} MiB (limit {sandbox.MAX_FILE_BYTES // 2**20}), "
+        f"all {total[0] / 2**20:.1f} MiB (tmpfs {sandbox.TMPFS_BYTES // 2**20})"
+    )
     return contained, f"{seen}; inside: {_inside(result)}"
 
 
 # ---- identity ------------------------------------------------------------------------------
 
+
 def _identity(host: Host, runner: Runner) -> tuple[bool, str]:
     token = host.token()
-    body = _REEXEC + '''\
+    body = (
+        _REEXEC
+        + """\
 caps = {l.split(":")[0]: l.split()[1] for l in open("/proc/self/status") if l.startswith("Cap")}
 print(f"uid {os.getuid()} gid {os.getgid()} groups {os.getgroups()} CapEff {caps['CapEff']}", flush=True)
 time.sleep(0.3)
-'''
+"""
+    )
     seen_status: dict = {}
 
     def look(pids):
@@ -675,18 +776,24 @@ time.sleep(0.3)
         problems.append("NoNewPrivs off")
     if seen_status["shared"]:
         problems.append("shares the host's " + "/".join(seen_status["shared"]) + " namespace")
-    inside_ok = result.stdout_tail.startswith(f"uid {sandbox.SANDBOX_UID} gid {sandbox.SANDBOX_UID} groups [] "
-                                              "CapEff 0000000000000000")
+    inside_ok = result.stdout_tail.startswith(
+        f"uid {sandbox.SANDBOX_UID} gid {sandbox.SANDBOX_UID} groups [] CapEff 0000000000000000"
+    )
     if not inside_ok:
         problems.append("inside identity wrong")
-    seen = "host: " + ("; ".join(problems) if problems else
-                       f"uid {uid[0]}, no capabilities, no-new-privs, own user/pid/net/mnt/ipc/uts namespaces")
+    seen = "host: " + (
+        "; ".join(problems)
+        if problems
+        else f"uid {uid[0]}, no capabilities, no-new-privs, own user/pid/net/mnt/ipc/uts namespaces"
+    )
     return not problems, f"{seen}; inside: {_inside(result)}"
 
 
 def _userns(host: Host, runner: Runner) -> tuple[bool, str]:
     token = host.token()
-    body = _REEXEC + '''\
+    body = (
+        _REEXEC
+        + """\
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 def unshare(flags):
@@ -701,7 +808,8 @@ def mount():
     return "mounted"
 attempt("mount tmpfs", mount)
 time.sleep(0.3)
-'''
+"""
+    )
     namespaces: set[str] = set()
 
     def look(pids):
@@ -717,25 +825,29 @@ time.sleep(0.3)
     return contained, f"{seen}; inside: {_inside(result)}"
 
 
-PROBES: dict[str, Probe] = {p.name: p for p in [
-    *_CREATION_PROBES,
-    *_TAMPER_PROBES,
-    Probe("read-secret", _read_secret, harmless_unsandboxed=True),
-    Probe("net-localhost", _net_localhost, harmless_unsandboxed=True),
-    Probe("net-internet", _net_internet),
-    Probe("fork-bomb", _fork_bomb),
-    *_STRAGGLER_PROBES,
-    Probe("kill-outside", _kill_outside),
-    Probe("ptrace-proc", _ptrace),
-    Probe("memory-hog", _memory_hog),
-    Probe("huge-file", _huge_file),
-    Probe("identity", _identity, harmless_unsandboxed=True),
-    Probe("userns", _userns),
-]}
+PROBES: dict[str, Probe] = {
+    p.name: p
+    for p in [
+        *_CREATION_PROBES,
+        *_TAMPER_PROBES,
+        Probe("read-secret", _read_secret, harmless_unsandboxed=True),
+        Probe("net-localhost", _net_localhost, harmless_unsandboxed=True),
+        Probe("net-internet", _net_internet),
+        Probe("fork-bomb", _fork_bomb),
+        *_STRAGGLER_PROBES,
+        Probe("kill-outside", _kill_outside),
+        Probe("ptrace-proc", _ptrace),
+        Probe("memory-hog", _memory_hog),
+        Probe("huge-file", _huge_file),
+        Probe("identity", _identity, harmless_unsandboxed=True),
+        Probe("userns", _userns),
+    ]
+}
 
 
-def check(runner: Runner = sandbox.run_python, names: list[str] | None = None,
-          report: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+def check(
+    runner: Runner = sandbox.run_python, names: list[str] | None = None, report: Callable[[Outcome], None] | None = None
+) -> list[Outcome]:
     """Run the probes (all, or `names`) against `runner`; `report` sees each outcome as it comes.
     Each probe gets a fresh host scene: one that got out may have wrecked the last one."""
     outcomes = []

@@ -13,11 +13,46 @@ import pandas as pd
 from lmdeck import reported
 from lmdeck.harness import adapter, cache_index
 
-COLUMNS = ["model", "benchmark", "subtask", "harness", "metric", "shots", "score", "stderr", "n", "aggregation",
-           "source", "variant", "task", "task_origin", "max_gen_toks", "harness_version", "model_sha256",
-           "data_sha256", "started", "seconds", "device", "category", "table", "reference"]
-SAMPLE_COLUMNS = ["model", "harness", "benchmark", "subtask", "task", "item_id", "prompt", "prediction", "target",
-                  "score", "max_score", "metric"]
+COLUMNS = [
+    "model",
+    "benchmark",
+    "subtask",
+    "harness",
+    "metric",
+    "shots",
+    "score",
+    "stderr",
+    "n",
+    "aggregation",
+    "source",
+    "variant",
+    "task",
+    "task_origin",
+    "max_gen_toks",
+    "harness_version",
+    "model_sha256",
+    "data_sha256",
+    "started",
+    "seconds",
+    "device",
+    "category",
+    "table",
+    "reference",
+]
+SAMPLE_COLUMNS = [
+    "model",
+    "harness",
+    "benchmark",
+    "subtask",
+    "task",
+    "item_id",
+    "prompt",
+    "prediction",
+    "target",
+    "score",
+    "max_score",
+    "metric",
+]
 KEY = ["model", "benchmark", "subtask", "harness", "metric"]
 AGGREGATE = "all"  # subtask label of a benchmark's headline row
 REPORTED_HEADER = reported.HEADER
@@ -59,19 +94,23 @@ def check_against_samples(rows: list[dict], items: pd.DataFrame, bench_dir: Path
     for row in rows:
         mine = items[items["task"] == row["task"]]
         if row["n"] is not None and len(mine) != row["n"]:
-            raise ScoresError(f"{bench_dir}: task {row['task']!r} reports n = {row['n']} but its per-item "
-                              f"records hold {len(mine)} items")
+            raise ScoresError(
+                f"{bench_dir}: task {row['task']!r} reports n = {row['n']} but its per-item "
+                f"records hold {len(mine)} items"
+            )
         if mine.empty:
             raise ScoresError(f"{bench_dir}: task {row['task']!r} has no per-item records")
         from_items = 100.0 * mine["score"].sum() / mine["max_score"].sum()
         if abs(from_items - row["score"]) > SCORE_TOLERANCE * 100:
-            raise ScoresError(f"{bench_dir}: task {row['task']!r} reports {row['score']:.6f} but its items give "
-                              f"{from_items:.6f}")
+            raise ScoresError(
+                f"{bench_dir}: task {row['task']!r} reports {row['score']:.6f} but its items give {from_items:.6f}"
+            )
         row["n"] = len(mine)
 
 
-def measured_rows(manifests: list[Path], spec: dict, failures: list[dict] | None = None,
-                  samples: list[pd.DataFrame] | None = None) -> list[dict]:
+def measured_rows(
+    manifests: list[Path], spec: dict, failures: list[dict] | None = None, samples: list[pd.DataFrame] | None = None
+) -> list[dict]:
     """Parsed rows of every manifest (subtasks: the harness's numbers; headline: from the
     items); benchmarks whose evaluation failed go to `failures`, items to `samples`."""
     benches = {b["name"]: b for b in spec["benchmarks"]}
@@ -89,24 +128,43 @@ def measured_rows(manifests: list[Path], spec: dict, failures: list[dict] | None
                 continue
             if entry.get("status", "ok") != "ok":
                 if failures is not None:
-                    failures.append({"model": model["name"], "benchmark": bench["name"], "harness": harness,
-                                     "error": entry.get("error", ""), "log": entry.get("log", "")})
+                    failures.append(
+                        {
+                            "model": model["name"],
+                            "benchmark": bench["name"],
+                            "harness": harness,
+                            "error": entry.get("error", ""),
+                            "log": entry.get("log", ""),
+                        }
+                    )
                 continue
             run_spec = entry["run"]
             bench_dir = Path(entry["dir"])
             # Only what the harness job wrote is read: not a folder edited or damaged since.
             why = cache_index.problem(bench_dir)
             if why:
-                raise ScoresError(f"{bench_dir}: {why}; its scores are not read. Run its harness job again to "
-                                  f"re-evaluate it: snakemake --forcerun {manifest_path}")
+                raise ScoresError(
+                    f"{bench_dir}: {why}; its scores are not read. Run its harness job again to "
+                    f"re-evaluate it: snakemake --forcerun {manifest_path}"
+                )
             run = json.loads((bench_dir / "run.json").read_text(encoding="utf-8"))
             base = {
-                "model": model["name"], "benchmark": bench["name"], "harness": harness, "source": "measured",
-                "variant": run_spec["variant"], "task_origin": "native",
-                "max_gen_toks": run_spec.get("max_gen_toks"), "harness_version": run["harness_version"],
-                "model_sha256": run["model_sha256"], "data_sha256": run["data_sha256"], "started": run["started"],
-                "seconds": run["seconds"], "device": run.get("device", ""), "category": bench["category"],
-                "table": model.get("kind", "base"), "reference": str(bench_dir),
+                "model": model["name"],
+                "benchmark": bench["name"],
+                "harness": harness,
+                "source": "measured",
+                "variant": run_spec["variant"],
+                "task_origin": "native",
+                "max_gen_toks": run_spec.get("max_gen_toks"),
+                "harness_version": run["harness_version"],
+                "model_sha256": run["model_sha256"],
+                "data_sha256": run["data_sha256"],
+                "started": run["started"],
+                "seconds": run["seconds"],
+                "device": run.get("device", ""),
+                "category": bench["category"],
+                "table": model.get("kind", "base"),
+                "reference": str(bench_dir),
             }
             metric = run_spec["metric"]
             parsed = adapter(harness).parse(bench_dir, metric)
@@ -116,16 +174,28 @@ def measured_rows(manifests: list[Path], spec: dict, failures: list[dict] | None
             check_against_samples(parsed, items, bench_dir)
             used = {row["shots"] for row in parsed if row.get("shots") is not None}
             if used and used != {run_spec["shots"]}:
-                raise ScoresError(f"{bench_dir}: {run_spec['shots']} shots were asked for, the harness reports "
-                                  f"{sorted(used)}")
+                raise ScoresError(
+                    f"{bench_dir}: {run_spec['shots']} shots were asked for, the harness reports {sorted(used)}"
+                )
             how = run_spec["aggregation"]
-            subtasks = [{**base, **row, "shots": row.get("shots", run_spec["shots"]), "aggregation": ""}
-                        for row in parsed]
+            subtasks = [
+                {**base, **row, "shots": row.get("shots", run_spec["shots"]), "aggregation": ""} for row in parsed
+            ]
             frame = pd.DataFrame(subtasks)
             out.extend(subtasks)
-            out.append({**base, "subtask": AGGREGATE, "task": "", "metric": subtasks[0]["metric"],
-                        "shots": subtasks[0]["shots"], "score": headline(items, how),
-                        "stderr": headline_stderr(frame, how), "n": len(items), "aggregation": how})
+            out.append(
+                {
+                    **base,
+                    "subtask": AGGREGATE,
+                    "task": "",
+                    "metric": subtasks[0]["metric"],
+                    "shots": subtasks[0]["shots"],
+                    "score": headline(items, how),
+                    "stderr": headline_stderr(frame, how),
+                    "n": len(items),
+                    "aggregation": how,
+                }
+            )
             if samples is not None:
                 samples.append(items.assign(model=model["name"], harness=harness, benchmark=bench["name"]))
     return out
@@ -143,12 +213,34 @@ def read_reported(spec: dict) -> list[dict]:
     rows = []
     for rec in found:
         shots = re.match(r"\s*(\d+)", rec.shots)
-        rows.append({"model": rec.model, "benchmark": rec.benchmark, "subtask": AGGREGATE, "harness": "",
-                     "variant": "", "task": "", "task_origin": "", "max_gen_toks": None,
-                     "metric": rec.metric, "shots": int(shots.group(1)) if shots else None, "score": rec.score,
-                     "stderr": math.nan, "n": None, "aggregation": "", "source": "reported", "harness_version": "",
-                     "model_sha256": "", "data_sha256": "", "started": "", "seconds": math.nan, "device": "",
-                     "category": categories[rec.benchmark], "table": rec.table, "reference": rec.source})
+        rows.append(
+            {
+                "model": rec.model,
+                "benchmark": rec.benchmark,
+                "subtask": AGGREGATE,
+                "harness": "",
+                "variant": "",
+                "task": "",
+                "task_origin": "",
+                "max_gen_toks": None,
+                "metric": rec.metric,
+                "shots": int(shots.group(1)) if shots else None,
+                "score": rec.score,
+                "stderr": math.nan,
+                "n": None,
+                "aggregation": "",
+                "source": "reported",
+                "harness_version": "",
+                "model_sha256": "",
+                "data_sha256": "",
+                "started": "",
+                "seconds": math.nan,
+                "device": "",
+                "category": categories[rec.benchmark],
+                "table": rec.table,
+                "reference": rec.source,
+            }
+        )
     return rows
 
 
@@ -166,13 +258,16 @@ def samples_table(samples: list[pd.DataFrame]) -> pd.DataFrame:
     frame = frame[SAMPLE_COLUMNS].sort_values(["model", "harness", "benchmark", "subtask", "item_id"], kind="stable")
     dup = frame[frame.duplicated(["model", "harness", "benchmark", "item_id", "metric"], keep=False)]
     if not dup.empty:
-        raise ScoresError(f"item {dup.iloc[0]['item_id']!r} appears twice in the per-item records of "
-                          f"{dup.iloc[0]['model']} × {dup.iloc[0]['benchmark']} ({dup.iloc[0]['harness']})")
+        raise ScoresError(
+            f"item {dup.iloc[0]['item_id']!r} appears twice in the per-item records of "
+            f"{dup.iloc[0]['model']} × {dup.iloc[0]['benchmark']} ({dup.iloc[0]['harness']})"
+        )
     return frame.reset_index(drop=True)
 
 
-def build_table(manifests: list[Path], spec: dict, failures: list[dict] | None = None,
-                samples: list[pd.DataFrame] | None = None) -> pd.DataFrame:
+def build_table(
+    manifests: list[Path], spec: dict, failures: list[dict] | None = None, samples: list[pd.DataFrame] | None = None
+) -> pd.DataFrame:
     # Stable order so repeated runs write identical files: measured rows sorted, reported
     # rows in their files' order (the paper's order, which the tables keep).
     reported_rows = read_reported(spec)
@@ -216,5 +311,6 @@ def read_failures(path: Path) -> pd.DataFrame:
 
 
 def read(csv_path: Path) -> pd.DataFrame:
-    return pd.read_csv(csv_path, dtype={"model": str, "benchmark": str, "subtask": str, "reference": str},
-                       keep_default_na=True)
+    return pd.read_csv(
+        csv_path, dtype={"model": str, "benchmark": str, "subtask": str, "reference": str}, keep_default_na=True
+    )

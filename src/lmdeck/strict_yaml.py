@@ -41,8 +41,10 @@ class _StrictLoader(yaml.SafeLoader):
                     if key in first_line:
                         first = first_line[key]
                         earlier = "earlier on the same line" if first == line else f"at line {first}"
-                        raise StrictYAMLError(f"line {line}: duplicate key {key!r} (first given {earlier}); "
-                                              "YAML would silently keep only the last one")
+                        raise StrictYAMLError(
+                            f"line {line}: duplicate key {key!r} (first given {earlier}); "
+                            "YAML would silently keep only the last one"
+                        )
                     first_line[key] = line
                 except TypeError:
                     pass  # an unhashable key: SafeLoader itself refuses it below
@@ -60,8 +62,9 @@ def _expanded_size(root: yaml.Node) -> None:
         if ident in sizes:
             return sizes[ident]
         if ident in in_progress:
-            raise StrictYAMLError(f"line {node.start_mark.line + 1}: a recursive alias (a structure "
-                                  "that contains itself)")
+            raise StrictYAMLError(
+                f"line {node.start_mark.line + 1}: a recursive alias (a structure that contains itself)"
+            )
         in_progress.add(ident)
         if isinstance(node, yaml.SequenceNode):
             children = node.value
@@ -72,8 +75,10 @@ def _expanded_size(root: yaml.Node) -> None:
         total = 1 + sum(size(child) for child in children)
         in_progress.discard(ident)
         if total > MAX_NODES:
-            raise StrictYAMLError(f"line {node.start_mark.line + 1}: anchors/aliases expand to more than "
-                                  f"{MAX_NODES} values here; write the structure out instead")
+            raise StrictYAMLError(
+                f"line {node.start_mark.line + 1}: anchors/aliases expand to more than "
+                f"{MAX_NODES} values here; write the structure out instead"
+            )
         sizes[ident] = total
         return total
 
@@ -119,8 +124,10 @@ def _loads_yaml(text: str, source: str) -> dict:
         if node is None:
             raise StrictYAMLError("the file is empty; a config is a YAML mapping")
         if not isinstance(node, yaml.MappingNode):
-            raise StrictYAMLError(f"line {node.start_mark.line + 1}: the config must be a YAML mapping "
-                                  f"(key: value lines), not a {node.id}")
+            raise StrictYAMLError(
+                f"line {node.start_mark.line + 1}: the config must be a YAML mapping "
+                f"(key: value lines), not a {node.id}"
+            )
         _expanded_size(node)
         return loader.construct_document(node)
     except StrictYAMLError as err:

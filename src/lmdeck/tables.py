@@ -46,7 +46,9 @@ def row_label(model: str, source: str, spec: dict, harness: str | None = None) -
     names = {m["name"]: m.get("display_name", m["name"]) for m in spec["models"]}
     if source != "measured":
         return model
-    return f"{names[model]} (measured, {HARNESS_NAMES.get(harness, harness)})" if harness else f"{names[model]} (measured)"
+    return (
+        f"{names[model]} (measured, {HARNESS_NAMES.get(harness, harness)})" if harness else f"{names[model]} (measured)"
+    )
 
 
 def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
@@ -65,8 +67,11 @@ def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
     rows = pd.concat([rows, others]).assign(label=labels)
     order = list(dict.fromkeys(rows.sort_values("source", kind="stable", ascending=False)["label"]))
     # A configured model whose evaluation failed still gets its row, all dashes.
-    order += [label for label in (row_label(m["name"], "measured", spec) for m in spec["models"]
-                                  if m.get("kind", "base") == table) if label not in order]
+    order += [
+        label
+        for label in (row_label(m["name"], "measured", spec) for m in spec["models"] if m.get("kind", "base") == table)
+        if label not in order
+    ]
     pivot = rows.pivot(index="label", columns="benchmark", values="score")
     pivot = pivot.reindex(index=order, columns=benchmark_order(spec))
     # An average over a partial row would compare unlike things: only complete rows get one.
@@ -93,24 +98,41 @@ def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
             got = measured["score"].get(bench, math.nan)
             want = reported.get((target, bench), math.nan)
             delta = got - want
-            out.append({"Model": model.get("display_name", model["name"]), "Reported as": target,
-                        "Benchmark": bench, "Reported": want, "Measured": got, "Delta": delta,
-                        "Flag": "⚠" if abs(delta) > tolerance else ("" if not math.isnan(delta) else MISSING)})
+            out.append(
+                {
+                    "Model": model.get("display_name", model["name"]),
+                    "Reported as": target,
+                    "Benchmark": bench,
+                    "Reported": want,
+                    "Measured": got,
+                    "Delta": delta,
+                    "Flag": "⚠" if abs(delta) > tolerance else ("" if not math.isnan(delta) else MISSING),
+                }
+            )
     return pd.DataFrame(out, columns=["Model", "Reported as", "Benchmark", "Reported", "Measured", "Delta", "Flag"])
 
 
 def pivot_markdown(pivot: pd.DataFrame) -> str:
     """Best score per column in bold; missing cells as the dash, never 0."""
     best = pivot.max(axis=0, skipna=True)
-    body = [[escape_cell(str(label))] + [fmt(v, bold=not math.isnan(v) and v == best[c]) for c, v in row.items()]
-            for label, row in pivot.iterrows()]
+    body = [
+        [escape_cell(str(label))] + [fmt(v, bold=not math.isnan(v) and v == best[c]) for c, v in row.items()]
+        for label, row in pivot.iterrows()
+    ]
     headers = [pivot.index.name or ""] + [escape_cell(str(c)) for c in pivot.columns]
-    return tabulate(body, headers=headers, tablefmt="pipe", disable_numparse=True, colalign=["left"] +
-                    ["right"] * len(pivot.columns))
+    return tabulate(
+        body,
+        headers=headers,
+        tablefmt="pipe",
+        disable_numparse=True,
+        colalign=["left"] + ["right"] * len(pivot.columns),
+    )
 
 
 def frame_markdown(frame: pd.DataFrame) -> str:
-    body = [[fmt(v) if isinstance(v, float) else escape_cell(str(v)) for v in row] for row in frame.itertuples(index=False)]
+    body = [
+        [fmt(v) if isinstance(v, float) else escape_cell(str(v)) for v in row] for row in frame.itertuples(index=False)
+    ]
     return tabulate(body, headers=list(frame.columns), tablefmt="pipe", disable_numparse=True)
 
 
@@ -131,8 +153,11 @@ def write_tables(scores: pd.DataFrame, spec: dict, out_dir: Path) -> list[Path]:
             pivot.to_csv(tmp, float_format="%.2f")
         written += [out_dir / f"{name}.md", out_dir / f"{name}.csv"]
     delta = reported_vs_measured(scores, spec)
-    write_text(out_dir / "reported_vs_measured.md", frame_markdown(delta) +
-               f"\n\nDelta = measured − reported; ⚠ marks |delta| > {spec.get('tolerance', 5.0):g} points.\n")
+    write_text(
+        out_dir / "reported_vs_measured.md",
+        frame_markdown(delta)
+        + f"\n\nDelta = measured − reported; ⚠ marks |delta| > {spec.get('tolerance', 5.0):g} points.\n",
+    )
     with atomic_path(out_dir / "reported_vs_measured.csv") as tmp:
         delta.to_csv(tmp, index=False, float_format="%.2f")
     written += [out_dir / "reported_vs_measured.md", out_dir / "reported_vs_measured.csv"]

@@ -24,14 +24,20 @@ VARIANT = FORMAT.lm_eval["agieval"]
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared benchdata absent")
 
 # Hand-written from AGIEval's convert_zero_shot for the first record of each shared file.
-SAT_MATH_1 = ("Q: If $\\frac{x-1}{3}=k$ and $k=3$, what is the value of $x ?$ "
-              "Answer Choices: (A)2 (B)4 (C)9 (D)10\nA: Among A through D, the answer is")
-BIOLOGY_1 = ("问题：已知(1)酶、(2)抗体、(3)激素、(4)糖原、(5)脂肪、(6)核酸都是人体内有重要作用的物质。下列说法正确的 是 "
-             " 选项：(A)(1)(2)(3)都是由氨基酸通过肽键连接而成的 (B)(3)(4)(5)都是生物大分子, 都以碳链为骨架 "
-             "(C)(1)(2)(6)都是由含氮的单体连接成的多聚体 (D)(4)(5)(6)都是人体细胞内的主要能源物质\n"
-             "答案：从A到D, 我们应选择")
-MATHCLOZE_1 = ("问题：已知 $a \\in \\mathrm{R}$, 函数 $f(x)=\\left\\{\\begin{array}{l}x^{2}-4, x>2 \\\\ "
-               "|x-3|+a, x \\leq 2,\\end{array}\\right.$ 若 $f[f(\\sqrt{6})]=3$, 则 $a=(\\quad)$\n答案：")
+SAT_MATH_1 = (
+    "Q: If $\\frac{x-1}{3}=k$ and $k=3$, what is the value of $x ?$ "
+    "Answer Choices: (A)2 (B)4 (C)9 (D)10\nA: Among A through D, the answer is"
+)
+BIOLOGY_1 = (
+    "问题：已知(1)酶、(2)抗体、(3)激素、(4)糖原、(5)脂肪、(6)核酸都是人体内有重要作用的物质。下列说法正确的 是 "
+    " 选项：(A)(1)(2)(3)都是由氨基酸通过肽键连接而成的 (B)(3)(4)(5)都是生物大分子, 都以碳链为骨架 "
+    "(C)(1)(2)(6)都是由含氮的单体连接成的多聚体 (D)(4)(5)(6)都是人体细胞内的主要能源物质\n"
+    "答案：从A到D, 我们应选择"
+)
+MATHCLOZE_1 = (
+    "问题：已知 $a \\in \\mathrm{R}$, 函数 $f(x)=\\left\\{\\begin{array}{l}x^{2}-4, x>2 \\\\ "
+    "|x-3|+a, x \\leq 2,\\end{array}\\right.$ 若 $f[f(\\sqrt{6})]=3$, 则 $a=(\\quad)$\n答案："
+)
 
 
 def native(records, out: Path):
@@ -54,9 +60,12 @@ def authors_convert_zero_shot():
         pytest.skip("opencompass is not installed")
     package = Path(next(iter(spec.submodule_search_locations)))
     source = (package / "datasets" / "agieval" / "dataset_loader.py").read_text(encoding="utf-8")
-    wanted = [node for node in ast.parse(source).body
-              if (isinstance(node, ast.FunctionDef) and node.name == "convert_zero_shot")
-              or (isinstance(node, ast.Assign) and isinstance(node.value, ast.List))]
+    wanted = [
+        node
+        for node in ast.parse(source).body
+        if (isinstance(node, ast.FunctionDef) and node.name == "convert_zero_shot")
+        or (isinstance(node, ast.Assign) and isinstance(node.value, ast.List))
+    ]
     namespace: dict = {}
     exec(compile(ast.Module(body=wanted, type_ignores=[]), "dataset_loader.py", "exec"), namespace)
     return namespace["convert_zero_shot"]
@@ -65,13 +74,13 @@ def authors_convert_zero_shot():
 def write(folder: Path, task: str, rows) -> Path:
     path = folder / "data" / "v1" / f"{task}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
     return path
 
 
-MCQ = {"passage": None, "question": "Which?", "options": ["(A)a", "(B)b", "(C)c", "(D)d"], "label": "B",
-       "answer": None}
+MCQ = {"passage": None, "question": "Which?", "options": ["(A)a", "(B)b", "(C)c", "(D)d"], "label": "B", "answer": None}
 
 
 @needs_shared
@@ -79,25 +88,37 @@ def test_reads_the_authors_files():
     records = FORMAT.read(SHARED)
     assert len(records) == 45 and {r.split for r in records} == {"test"}
     assert {t: sum(r.subtask == t for r in records) for t in {r.subtask for r in records}} == {
-        "gaokao-biology": 15, "gaokao-mathcloze": 15, "sat-math": 15}
+        "gaokao-biology": 15,
+        "gaokao-mathcloze": 15,
+        "sat-math": 15,
+    }
     assert records[0].item_id == "data/v1/gaokao-biology.jsonl:1"
     assert records[-1].item_id == "data/v1/sat-math.jsonl:15"
     # few_shot_prompts.csv is not read: lm-eval's AGIEval tasks are zero-shot only
     assert [p.name for p in FORMAT.source_files(SHARED)] == [
-        "gaokao-biology.jsonl", "gaokao-mathcloze.jsonl", "sat-math.jsonl"]
+        "gaokao-biology.jsonl",
+        "gaokao-mathcloze.jsonl",
+        "sat-math.jsonl",
+    ]
 
 
 @needs_shared
 def test_hails_columns_by_hand_for_an_english_a_chinese_and_a_cloze_record():
     records = {r.item_id: r for r in FORMAT.read(SHARED)}
     assert lm_eval_row(records["data/v1/sat-math.jsonl:1"]) == {
-        "query": SAT_MATH_1, "choices": ["(A)2", "(B)4", "(C)9", "(D)10"], "gold": [3],
-        "lmdeck_id": "data/v1/sat-math.jsonl:1"}
+        "query": SAT_MATH_1,
+        "choices": ["(A)2", "(B)4", "(C)9", "(D)10"],
+        "gold": [3],
+        "lmdeck_id": "data/v1/sat-math.jsonl:1",
+    }
     biology = lm_eval_row(records["data/v1/gaokao-biology.jsonl:1"])
     assert (biology["query"], biology["gold"]) == (BIOLOGY_1, [2])
     assert biology["choices"][2] == "(C)(1)(2)(6)都是由含氮的单体连接成的多聚体"
     assert lm_eval_row(records["data/v1/gaokao-mathcloze.jsonl:1"]) == {
-        "query": MATHCLOZE_1, "answer": "2", "lmdeck_id": "data/v1/gaokao-mathcloze.jsonl:1"}
+        "query": MATHCLOZE_1,
+        "answer": "2",
+        "lmdeck_id": "data/v1/gaokao-mathcloze.jsonl:1",
+    }
 
 
 @pytest.mark.parametrize("folder", [SHARED, DEMO], ids=["shared", "demo"])
@@ -107,8 +128,11 @@ def test_query_is_the_authors_convert_zero_shot(folder):
     theirs = authors_convert_zero_shot()
     records = FORMAT.read(folder)
     for rec in records:
-        raw = json.loads((folder / rec.item_id.split(":")[0]).read_text(encoding="utf-8")
-                         .splitlines()[int(rec.item_id.split(":")[1]) - 1])
+        raw = json.loads(
+            (folder / rec.item_id.split(":")[0])
+            .read_text(encoding="utf-8")
+            .splitlines()[int(rec.item_id.split(":")[1]) - 1]
+        )
         assert lm_eval_row(rec)["query"] == theirs(raw, rec.subtask), rec.item_id
 
 
@@ -118,7 +142,8 @@ def test_reads_the_demo_files():
     assert sorted({r.subtask for r in records}) == ["gaokao-geography", "gaokao-mathcloze", "sat-math"]
     assert lm_eval_row(records[0])["query"] == (
         "问题：地球上昼夜交替现象产生的原因是 选项：(A)地球公转 (B)地球自转 (C)太阳活动 (D)月球绕地球运动\n"
-        "答案：从A到D, 我们应选择")
+        "答案：从A到D, 我们应选择"
+    )
 
 
 def test_passages_multi_answer_labels_and_the_one_option_quirk(tmp_path):
@@ -133,19 +158,22 @@ def test_passages_multi_answer_labels_and_the_one_option_quirk(tmp_path):
     assert convert_zero_shot(one_option, "logiqa-zh").endswith("从A到D, 我们应选择")
 
 
-@pytest.mark.parametrize(("task", "rows", "message"), [
-    ("sat-math", [MCQ, {**MCQ, "label": "E"}], "line 2: label 'E' is not one of the options A-D"),
-    ("sat-math", [{**MCQ, "label": None}], "line 1: missing field 'label'"),
-    ("sat-math", [{**MCQ, "label": []}], "line 1: empty 'label' list"),
-    ("sat-math", [{**MCQ, "options": "(A)a (B)b"}], "line 1: field 'options' should be list, got str"),
-    ("sat-math", [{**MCQ, "options": ["(A)a", 2]}], "line 1: option 2 should be str, got int"),
-    ("gaokao-physics", [{**MCQ, "label": ["A", "A"]}], "line 1: label ['A', 'A'] repeats a letter"),
-    ("gaokao-mathcloze", [{"passage": None, "question": "q", "answer": None}], "line 1: missing field 'answer'"),
-    ("gaokao-biology", [{"passage": None, "options": ["(A)a"], "label": "A"}], "line 1: missing field 'question'"),
-    ("gaokao-biology", ["\n", "not json\n"], "line 2: not valid JSON"),
-    ("gaokao-biology", [], "file holds no questions"),
-    ("geometry-olympiad", [MCQ], "'geometry-olympiad' is not one of AGIEval's tasks"),
-])
+@pytest.mark.parametrize(
+    ("task", "rows", "message"),
+    [
+        ("sat-math", [MCQ, {**MCQ, "label": "E"}], "line 2: label 'E' is not one of the options A-D"),
+        ("sat-math", [{**MCQ, "label": None}], "line 1: missing field 'label'"),
+        ("sat-math", [{**MCQ, "label": []}], "line 1: empty 'label' list"),
+        ("sat-math", [{**MCQ, "options": "(A)a (B)b"}], "line 1: field 'options' should be list, got str"),
+        ("sat-math", [{**MCQ, "options": ["(A)a", 2]}], "line 1: option 2 should be str, got int"),
+        ("gaokao-physics", [{**MCQ, "label": ["A", "A"]}], "line 1: label ['A', 'A'] repeats a letter"),
+        ("gaokao-mathcloze", [{"passage": None, "question": "q", "answer": None}], "line 1: missing field 'answer'"),
+        ("gaokao-biology", [{"passage": None, "options": ["(A)a"], "label": "A"}], "line 1: missing field 'question'"),
+        ("gaokao-biology", ["\n", "not json\n"], "line 2: not valid JSON"),
+        ("gaokao-biology", [], "file holds no questions"),
+        ("geometry-olympiad", [MCQ], "'geometry-olympiad' is not one of AGIEval's tasks"),
+    ],
+)
 def test_bad_inputs_name_file_and_line(tmp_path, task, rows, message):
     path = write(tmp_path, task, rows)
     with pytest.raises(DataError) as err:
@@ -226,8 +254,8 @@ def test_opencompass_variant_is_the_agieval_gen_alias():
         post = oc._type_name(d["eval_cfg"].get("pred_postprocessor", {}).get("type"))
         evaluators.setdefault((oc._type_name(d["eval_cfg"]["evaluator"]["type"]), post), set()).add(task)
     assert evaluators == {
-        ("AccEvaluator", "first_option_postprocess"): set(TASKS) - {"gaokao-physics", "jec-qa-kd", "jec-qa-ca",
-                                                                     "math", "gaokao-mathcloze"},
+        ("AccEvaluator", "first_option_postprocess"): set(TASKS)
+        - {"gaokao-physics", "jec-qa-kd", "jec-qa-ca", "math", "gaokao-mathcloze"},
         ("AccEvaluator", "first_capital_postprocess_multi"): {"gaokao-physics", "jec-qa-kd", "jec-qa-ca"},
         ("AGIEvalEvaluator", "None"): {"math", "gaokao-mathcloze"},  # reports `score`, the others `accuracy`
     }

@@ -39,20 +39,31 @@ def test_reads_the_authors_files():
     assert len(records) == 45
     by_task = {t: [r for r in records if r.subtask == t] for t in {r.subtask for r in records}}
     assert {t: len(rs) for t, rs in by_task.items()} == {
-        "boolean_expressions": 15, "causal_judgement": 15, "date_understanding": 15}
+        "boolean_expressions": 15,
+        "causal_judgement": 15,
+        "date_understanding": 15,
+    }
     first = by_task["boolean_expressions"][0]
     assert first.item_id == "bbh/boolean_expressions.json#0" and first.split == "test"
     assert first.fields == {"input": "not ( True ) and ( True ) is", "target": "False"}
     assert by_task["date_understanding"][-1].item_id == "bbh/date_understanding.json#14"
     assert [p.name for p in FORMAT.source_files(SHARED)] == [
-        "boolean_expressions.json", "causal_judgement.json", "date_understanding.json",
-        "boolean_expressions.txt", "causal_judgement.txt", "date_understanding.txt"]
+        "boolean_expressions.json",
+        "causal_judgement.json",
+        "date_understanding.json",
+        "boolean_expressions.txt",
+        "causal_judgement.txt",
+        "date_understanding.txt",
+    ]
 
 
 @needs_shared
 def test_authors_cot_prompts_are_lm_evals_exemplars():
     assert cot_prompt_differences(SHARED) == {
-        "boolean_expressions": [], "causal_judgement": [], "date_understanding": []}
+        "boolean_expressions": [],
+        "causal_judgement": [],
+        "date_understanding": [],
+    }
     description, exemplars = parse_cot_prompt(SHARED / "cot-prompts" / "boolean_expressions.txt")
     assert description == "Evaluate the result of a random Boolean expression."
     assert [e["line"] for e in exemplars] == [5, 12, 20]  # the "Q: " lines of the file
@@ -67,12 +78,15 @@ def test_reads_the_demo_files_whose_exemplars_lm_eval_does_not_use():
     assert "exemplar 1 input (line 5)" in diffs["boolean_expressions"]
 
 
-@pytest.mark.parametrize(("examples", "message"), [
-    ([{"input": "a", "target": "b"}, {"input": "c"}], "example 1: missing field 'target'"),
-    ([{"input": "a", "target": 1}], "example 0: field 'target' should be str, got int"),
-    (["a"], "example 0: expected a JSON object, got str"),
-    ([], "file holds no examples"),
-])
+@pytest.mark.parametrize(
+    ("examples", "message"),
+    [
+        ([{"input": "a", "target": "b"}, {"input": "c"}], "example 1: missing field 'target'"),
+        ([{"input": "a", "target": 1}], "example 0: field 'target' should be str, got int"),
+        (["a"], "example 0: expected a JSON object, got str"),
+        ([], "file holds no examples"),
+    ],
+)
 def test_bad_task_file_names_file_and_example(tmp_path, examples, message):
     path = task_file(tmp_path, "navigate", examples)
     with pytest.raises(DataError) as err:
@@ -89,8 +103,10 @@ def test_bad_json_and_bad_cot_prompt_name_file_and_line(tmp_path):
     task_file(tmp_path, "navigate", [{"input": "a", "target": "b"}])
     prompt = tmp_path / "cot-prompts" / "navigate.txt"
     prompt.parent.mkdir()
-    prompt.write_text("canary\n-----\nDescribe.\n\nQ: one\nA: Let's think step by step.\nSo the answer is Yes."
-                      "\n\nQ: two\nA: Yes.", encoding="utf-8")
+    prompt.write_text(
+        "canary\n-----\nDescribe.\n\nQ: one\nA: Let's think step by step.\nSo the answer is Yes.\n\nQ: two\nA: Yes.",
+        encoding="utf-8",
+    )
     with pytest.raises(DataError) as err:
         FORMAT.read(tmp_path)
     assert f"{prompt} line 9: exemplar has no 'A: Let's think step by step.' line" == str(err.value)
@@ -134,8 +150,11 @@ def test_variants_shots_metrics_and_aggregation_are_lm_evals():
 def test_native_cot_fewshot_prompt_offline(tmp_path):
     records = FORMAT.read(SHARED)
     index, tasks = native(FEWSHOT, records, tmp_path, shots=3)
-    assert sorted(index) == ["bbh_cot_fewshot_boolean_expressions", "bbh_cot_fewshot_causal_judgement",
-                             "bbh_cot_fewshot_date_understanding"]
+    assert sorted(index) == [
+        "bbh_cot_fewshot_boolean_expressions",
+        "bbh_cot_fewshot_causal_judgement",
+        "bbh_cot_fewshot_date_understanding",
+    ]
     for task_name, entry in index.items():
         subtask = entry["subtask"]
         cfg = builtin_tasks(FEWSHOT)[subtask][2]
@@ -144,7 +163,8 @@ def test_native_cot_fewshot_prompt_offline(tmp_path):
         # target, "\n\n" apart), then the question.
         samples = cfg["fewshot_config"]["samples"]
         expected = cfg["description"] + "".join(
-            f"Q: {s['input']}\nA: Let's think step by step.\n{s['target']}\n\n" for s in samples)
+            f"Q: {s['input']}\nA: Let's think step by step.\n{s['target']}\n\n" for s in samples
+        )
         expected += f"Q: {doc['input']}\nA: Let's think step by step.\n"
         assert native_tasks.first_prompt(tasks[task_name]) == expected
         # ... which is the authors' own CoT prompt file, below its header, then the question.
@@ -161,11 +181,12 @@ def test_native_fewer_shots_and_zeroshot_on_demo(tmp_path):
     first = cfg["fewshot_config"]["samples"][0]
     assert native_tasks.first_prompt(tasks["bbh_cot_fewshot_boolean_expressions"]) == (
         f"{cfg['description']}Q: {first['input']}\nA: Let's think step by step.\n{first['target']}\n\n"
-        f"Q: {doc['input']}\nA: Let's think step by step.\n")
+        f"Q: {doc['input']}\nA: Let's think step by step.\n"
+    )
     _, tasks = native(ZEROSHOT, records, tmp_path / "zero", shots=0)
     assert native_tasks.first_prompt(tasks["bbh_cot_zeroshot_boolean_expressions"]) == (
-        "Evaluate the result of a random Boolean expression.\n\n"
-        f"Q: {doc['input']}\nA: Let's think step by step.")
+        f"Evaluate the result of a random Boolean expression.\n\nQ: {doc['input']}\nA: Let's think step by step."
+    )
 
 
 # --------------------------------------------------------------------------
@@ -178,8 +199,9 @@ OC = FORMAT.opencompass["bbh_gen"]
 def lib_prompt(task: str) -> str:
     import opencompass
 
-    return (Path(opencompass.__file__).parent / "configs" / "datasets" / "bbh" / "lib_prompt" / f"{task}.txt"
-            ).read_text(encoding="utf-8")
+    return (
+        Path(opencompass.__file__).parent / "configs" / "datasets" / "bbh" / "lib_prompt" / f"{task}.txt"
+    ).read_text(encoding="utf-8")
 
 
 def test_opencompass_variant_is_the_bbh_gen_alias():
@@ -198,8 +220,11 @@ def test_opencompass_variant_is_the_bbh_gen_alias():
         # Its own prompt: the lib_prompt copy of the CoT prompt (3 exemplars) in one HUMAN turn.
         (turn,) = d["infer_cfg"]["prompt_template"]["template"]["round"]
         hint = lib_prompt(task)
-        assert turn["prompt"] == ("Follow the given examples and answer the question.\n" + hint
-                                  + "\n\nQ: {input}\nA: Let's think step by step.")
+        assert turn["prompt"] == (
+            "Follow the given examples and answer the question.\n"
+            + hint
+            + "\n\nQ: {input}\nA: Let's think step by step."
+        )
         assert hint.count("\n\nQ: ") == 3 == OC.shots[0]
         evaluators.setdefault(oc._type_name(d["eval_cfg"]["evaluator"]["type"]), set()).add(task)
     assert {k: len(v) for k, v in evaluators.items()} == {"BBHEvaluator_mcq": 17, "BBHEvaluator": 10}
@@ -224,7 +249,7 @@ def test_opencompass_lib_prompts_are_the_authors_cot_prompts():
     """For the authors' files at hand, OpenCompass's copy is the text after their `-----` line."""
     for path in sorted((SHARED / "cot-prompts").glob("*.txt")):
         text = path.read_text(encoding="utf-8")
-        assert text[text.rfind("\n-----\n") + len("\n-----\n"):] == lib_prompt(path.stem), path.name
+        assert text[text.rfind("\n-----\n") + len("\n-----\n") :] == lib_prompt(path.stem), path.name
 
 
 @pytest.mark.parametrize("folder", [SHARED, DEMO], ids=["shared", "demo"])

@@ -40,14 +40,24 @@ def rewrite(path: Path, edit) -> None:
 def test_reads_the_authors_files():
     records = FMT.read(BENCHDATA)
     assert sorted({r.subtask for r in records}) == SUBJECTS
-    counts = {(s, split): sum(r.subtask == s and r.split == split for r in records)
-              for s in SUBJECTS for split in ("dev", "val", "test")}
+    counts = {
+        (s, split): sum(r.subtask == s and r.split == split for r in records)
+        for s in SUBJECTS
+        for split in ("dev", "val", "test")
+    }
     assert set(counts.values()) <= {5, 15, 10}
     assert all(counts[(s, "dev")] == 5 and counts[(s, "val")] == 15 and counts[(s, "test")] == 10 for s in SUBJECTS)
     first = next(r for r in records if r.subtask == "computer_network" and r.split == "val")
     assert first.item_id == "val/computer_network_val.csv:2"
-    assert first.fields == {"id": "0", "question": first.fields["question"], "A": "1", "B": "2", "C": "3", "D": "4",
-                            "answer": "C"}
+    assert first.fields == {
+        "id": "0",
+        "question": first.fields["question"],
+        "A": "1",
+        "B": "2",
+        "C": "3",
+        "D": "4",
+        "answer": "C",
+    }
     assert first.fields["question"].startswith("使用位填充方法")
     dev = next(r for r in records if r.split == "dev")
     assert dev.fields["explanation"]  # kept: it is part of the authors' dev rows
@@ -108,8 +118,12 @@ def test_lm_eval_reads_the_csv_columns(tmp_path):
     entry = index["ceval-valid_computer_network"]
     assert entry["eval_split"] == "val"
     assert entry["items"] == [r.item_id for r in records if r.subtask == "computer_network" and r.split == "val"]
-    rows = [json.loads(line) for line in
-            (tmp_path / "data" / "ceval-valid_computer_network.val.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (tmp_path / "data" / "ceval-valid_computer_network.val.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    ]
     assert set(rows[0]) == {"id", "question", "A", "B", "C", "D", "answer", ITEM_ID}
     assert (tmp_path / "data" / "ceval-valid_computer_network.dev.jsonl").exists()
 
@@ -152,8 +166,11 @@ def test_a_subject_the_config_does_not_list_is_refused(tmp_path):
     for split in ("dev", "val"):
         shutil.copy(folder / split / f"operating_system_{split}.csv", folder / split / f"quantum_cooking_{split}.csv")
     records = FMT.read(folder)
-    with pytest.raises(DataError, match="subtask 'quantum_cooking' has no dataset in OpenCompass's "
-                                        "opencompass.configs.datasets.ceval.ceval_ppl.ceval_datasets") as err:
+    with pytest.raises(
+        DataError,
+        match="subtask 'quantum_cooking' has no dataset in OpenCompass's "
+        "opencompass.configs.datasets.ceval.ceval_ppl.ceval_datasets",
+    ) as err:
         oc.write_native(FMT, FMT.opencompass["ceval_ppl"], records, tmp_path / "native")
     assert "dev/quantum_cooking_dev.csv" in str(err.value)
 
@@ -162,8 +179,11 @@ def test_too_few_exemplars_for_the_fixed_retriever(tmp_path):
     folder = copy_of(BENCHDATA, tmp_path)
     rewrite(folder / "dev" / "computer_network_dev.csv", lambda rows: rows[:4])
     records = FMT.read(folder)
-    with pytest.raises(DataError, match=r"'computer_network' has 3 'dev' rows, but OpenCompass's ceval_ppl "
-                                        r"takes rows \[0, 1, 2, 3, 4\]"):
+    with pytest.raises(
+        DataError,
+        match=r"'computer_network' has 3 'dev' rows, but OpenCompass's ceval_ppl "
+        r"takes rows \[0, 1, 2, 3, 4\]",
+    ):
         oc.write_native(FMT, FMT.opencompass["ceval_ppl"], records, tmp_path / "native")
 
 

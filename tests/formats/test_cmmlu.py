@@ -44,8 +44,15 @@ def test_reads_the_authors_files():
         assert sum(r.subtask == s and r.split == "test" for r in records) == 15
     first = next(r for r in records if r.subtask == "agronomy" and r.split == "dev")
     assert first.item_id == "data/dev/agronomy.csv:2"
-    assert first.fields == {"Question": "肉牛屠宰后，胴体的哪个部位肉质较好", "A": "胸", "B": "腹", "C": "大腿",
-                            "D": "小腿", "Answer": "C", "row": "0"}
+    assert first.fields == {
+        "Question": "肉牛屠宰后，胴体的哪个部位肉质较好",
+        "A": "胸",
+        "B": "腹",
+        "C": "大腿",
+        "D": "小腿",
+        "Answer": "C",
+        "row": "0",
+    }
     assert len(FMT.source_files(BENCHDATA)) == 6
 
 
@@ -89,8 +96,10 @@ def test_lm_eval_reads_the_hub_columns(tmp_path):
     index = lmeval.write_native(FMT, variant, records, tmp_path, shots=5)
     assert sorted(index) == [f"cmmlu_{s}" for s in SUBJECTS]
     assert index["cmmlu_anatomy"]["eval_split"] == "test"
-    rows = [json.loads(line) for line in
-            (tmp_path / "data" / "cmmlu_anatomy.test.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (tmp_path / "data" / "cmmlu_anatomy.test.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert set(rows[0]) == {"Question", "A", "B", "C", "D", "Answer", ITEM_ID} and len(rows) == 15
 
 

@@ -24,20 +24,29 @@ BASE = FMT.opencompass["GaokaoBench_no_subjective_gen_d21e37"]
 def write_file(folder: Path, keyword: str, examples: list, **extra) -> Path:
     path = folder / "Data" / "Objective_Questions" / f"{keyword}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"keywords": keyword, "example": examples, **extra}, ensure_ascii=False, indent=4),
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps({"keywords": keyword, "example": examples, **extra}, ensure_ascii=False, indent=4), encoding="utf-8"
+    )
     return path
 
 
 def example(question: str = "1. 下列说法正确的是（ ）\nA. 甲\nB. 乙\nC. 丙\nD. 丁\n", answer=None, **kw) -> dict:
-    return {"year": "2010", "category": "（新课标）", "question": question,
-            "answer": ["A"] if answer is None else answer,
-            "analysis": "", "index": kw.pop("index", 0), "score": 6, **kw}
+    return {
+        "year": "2010",
+        "category": "（新课标）",
+        "question": question,
+        "answer": ["A"] if answer is None else answer,
+        "analysis": "",
+        "index": kw.pop("index", 0),
+        "score": 6,
+        **kw,
+    }
 
 
 # --------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------
+
 
 def test_reads_the_authors_files():
     records = FMT.read(BENCHDATA)
@@ -47,8 +56,10 @@ def test_reads_the_authors_files():
     assert first.item_id == "Data/Objective_Questions/2010-2022_Math_I_MCQs.json#0"
     raw = json.loads((BENCHDATA / "Data/Objective_Questions/2010-2022_Math_I_MCQs.json").read_text(encoding="utf-8"))
     assert first.fields == raw["example"][0]  # the authors' entry, whole
-    assert [f.name for f in FMT.source_files(BENCHDATA)] == ["2010-2022_Biology_MCQs.json",
-                                                            "2010-2022_Math_I_MCQs.json"]
+    assert [f.name for f in FMT.source_files(BENCHDATA)] == [
+        "2010-2022_Biology_MCQs.json",
+        "2010-2022_Math_I_MCQs.json",
+    ]
 
 
 def test_reads_the_demo_files():
@@ -59,24 +70,31 @@ def test_reads_the_demo_files():
 
 def test_answer_forms_are_kept_as_written(tmp_path):
     """["AC"]: one multi-select question (A and C); ["A", "C"]: two sub-questions."""
-    write_file(tmp_path, "2010-2022_Physics_MCQs",
-               [example(answer=["AC"]), example(answer=["A", "C"], index=1), example(answer=["B"], index=2)])
+    write_file(
+        tmp_path,
+        "2010-2022_Physics_MCQs",
+        [example(answer=["AC"]), example(answer=["A", "C"], index=1), example(answer=["B"], index=2)],
+    )
     records = FMT.read(tmp_path)
     assert [r.fields["answer"] for r in records] == [["AC"], ["A", "C"], ["B"]]
-    assert [r.item_id for r in records] == [f"Data/Objective_Questions/2010-2022_Physics_MCQs.json#{i}"
-                                            for i in range(3)]
+    assert [r.item_id for r in records] == [
+        f"Data/Objective_Questions/2010-2022_Physics_MCQs.json#{i}" for i in range(3)
+    ]
 
 
-@pytest.mark.parametrize("answer, message", [
-    ("A", "should be a list"),
-    ([], "empty answer list"),
-    (["AX"], "'AX' is not letters A-G"),
-    (["a"], "'a' is not letters A-G"),
-    (["A", ""], "'' is not letters A-G"),
-    (["A C"], "'A C' is not letters A-G"),
-    ([1], "1 is not letters A-G"),
-    (["AA"], "repeats a letter"),
-])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        ("A", "should be a list"),
+        ([], "empty answer list"),
+        (["AX"], "'AX' is not letters A-G"),
+        (["a"], "'a' is not letters A-G"),
+        (["A", ""], "'' is not letters A-G"),
+        (["A C"], "'A C' is not letters A-G"),
+        ([1], "1 is not letters A-G"),
+        (["AA"], "repeats a letter"),
+    ],
+)
 def test_bad_answers_name_the_file_and_example(tmp_path, answer, message):
     path = write_file(tmp_path, "2010-2022_Biology_MCQs", [example(), example(answer=answer, index=1)])
     with pytest.raises(DataError, match=message) as err:
@@ -177,13 +195,21 @@ def evaluate_by_hand(tmp_path: Path, folder: Path, replies: dict[str, list[str]]
     shutil.copy(config, run / "configs" / "config.py")
     for keyword, texts in replies.items():
         mine = [r for r in records if r.subtask == keyword]
-        preds = {str(i): {"origin_prompt": r.fields["question"], "prediction": text, "gold": r.fields["answer"]}
-                 for i, (r, text) in enumerate(zip(mine, texts))}
+        preds = {
+            str(i): {"origin_prompt": r.fields["question"], "prediction": text, "gold": r.fields["answer"]}
+            for i, (r, text) in enumerate(zip(mine, texts))
+        }
         fileio.write_json(run / "predictions" / MODEL / f"Gaokao__GaokaoBench_{keyword}.json", preds)
     cfg = Config.fromfile(str(config))
     for dataset in cfg["datasets"]:
-        OpenICLEvalTask(ConfigDict(models=cfg["models"], datasets=[[dataset]], work_dir=str(run),
-                                   eval=dict(runner=dict(task=dict(dump_details=True))))).run()
+        OpenICLEvalTask(
+            ConfigDict(
+                models=cfg["models"],
+                datasets=[[dataset]],
+                work_dir=str(run),
+                eval=dict(runner=dict(task=dict(dump_details=True))),
+            )
+        ).run()
     return run
 
 
@@ -193,20 +219,33 @@ def test_points_per_item_come_from_the_evaluator(tmp_path):
     (one element) never matches: 0 of 4. single_choice (Biology): 1 per element."""
     folder = tmp_path / "gaokao"
     stem = "1. （6 分）下列说法正确的是（ ）\nA. 甲\nB. 乙\nC. 丙\nD. 丁\n"
-    physics = [example(stem, ["AC"]), example(stem, ["AC"], index=1), example(stem, ["AC"], index=2),
-               example(stem, ["A", "C"], index=3), example(stem, ["B"], index=4), example(stem, ["BCD"], index=5)]
+    physics = [
+        example(stem, ["AC"]),
+        example(stem, ["AC"], index=1),
+        example(stem, ["AC"], index=2),
+        example(stem, ["A", "C"], index=3),
+        example(stem, ["B"], index=4),
+        example(stem, ["BCD"], index=5),
+    ]
     write_file(folder, "2010-2022_Physics_MCQs", physics)
     write_file(folder, "2010-2022_Biology_MCQs", [example(stem, ["D"]), example(stem, ["B"], index=1)])
-    replies = {"2010-2022_Physics_MCQs": [answer("AC"), answer("A"), answer("AB"), answer("AC"), answer("B"),
-                                          "没有作答"],
-               "2010-2022_Biology_MCQs": [answer("D"), answer("C")]}
+    replies = {
+        "2010-2022_Physics_MCQs": [answer("AC"), answer("A"), answer("AB"), answer("AC"), answer("B"), "没有作答"],
+        "2010-2022_Biology_MCQs": [answer("D"), answer("C")],
+    }
     run = evaluate_by_hand(tmp_path, folder, replies)
 
     physics_abbr = "Gaokao__GaokaoBench_2010-2022_Physics_MCQs"
     scored = oc.item_scores(run, physics_abbr, "score")
     assert scored["source"] == "evaluator" and scored["evaluator"] == "GaokaoBenchEvaluator_multi_choice"
-    assert [(it["score"], it["max_score"]) for it in scored["items"]] == \
-        [(2, 2), (1, 2), (0, 2), (0, 4), (2, 2), (0, 2)]
+    assert [(it["score"], it["max_score"]) for it in scored["items"]] == [
+        (2, 2),
+        (1, 2),
+        (0, 2),
+        (0, 4),
+        (2, 2),
+        (0, 2),
+    ]
     # OpenCompass's own dataset score is Σ points / Σ maximum.
     result = json.loads((run / "results" / MODEL / f"{physics_abbr}.json").read_text(encoding="utf-8"))
     assert result["score"] == pytest.approx(100 * 5 / 14)

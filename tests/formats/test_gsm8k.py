@@ -56,14 +56,20 @@ def test_reads_the_demo_files():
     assert allowed_shots(VARIANT, records) == [0, 1, 2, 3, 4]
 
 
-@pytest.mark.parametrize(("rows", "message"), [
-    ([GOOD, {"question": "x"}], "line 2: missing field 'answer'"),
-    ([GOOD, {"question": 3, "answer": "#### 3"}], "line 2: field 'question' should be str, got int"),
-    ([GOOD, "\n", {"question": "x", "answer": "no final line"}], "line 3: answer has no final '#### <number>' line"),
-    (['{"question": "x", \n'], "line 1: not valid JSON"),
-    (["[1, 2]\n"], "line 1: expected a JSON object, got list"),
-    ([], "file holds no questions"),
-])
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([GOOD, {"question": "x"}], "line 2: missing field 'answer'"),
+        ([GOOD, {"question": 3, "answer": "#### 3"}], "line 2: field 'question' should be str, got int"),
+        (
+            [GOOD, "\n", {"question": "x", "answer": "no final line"}],
+            "line 3: answer has no final '#### <number>' line",
+        ),
+        (['{"question": "x", \n'], "line 1: not valid JSON"),
+        (["[1, 2]\n"], "line 1: expected a JSON object, got list"),
+        ([], "file holds no questions"),
+    ],
+)
 def test_bad_test_file_names_file_and_line(tmp_path, rows, message):
     path = jsonl(tmp_path / "grade_school_math" / "data" / "test.jsonl", rows)
     with pytest.raises(DataError) as err:

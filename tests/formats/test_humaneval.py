@@ -21,8 +21,13 @@ DEMO = ROOT / "data" / "demo" / "humaneval"
 VARIANT = FORMAT.lm_eval["humaneval"]
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared benchdata absent")
 
-PROBLEM = {"task_id": "Tiny/0", "prompt": "def add(a, b):\n", "canonical_solution": "    return a + b\n",
-           "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n", "entry_point": "add"}
+PROBLEM = {
+    "task_id": "Tiny/0",
+    "prompt": "def add(a, b):\n",
+    "canonical_solution": "    return a + b\n",
+    "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n",
+    "entry_point": "add",
+}
 
 
 def write(path: Path, rows, gz: bool = False) -> Path:
@@ -55,13 +60,16 @@ def test_reads_the_demo_file_and_plain_jsonl(tmp_path):
     assert [r.item_id for r in FORMAT.read(tmp_path)] == ["HumanEval.jsonl:1"]
 
 
-@pytest.mark.parametrize(("rows", "message"), [
-    ([PROBLEM, {**PROBLEM, "task_id": "Tiny/1", "entry_point": None}], "line 2: missing field 'entry_point'"),
-    ([{**PROBLEM, "test": ["assert True"]}], "line 1: field 'test' should be str, got list"),
-    ([PROBLEM, "\n", PROBLEM], "line 3: task_id 'Tiny/0' already used on line 1"),
-    (["{not json\n"], "line 1: not valid JSON"),
-    ([], "file holds no problems"),
-])
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([PROBLEM, {**PROBLEM, "task_id": "Tiny/1", "entry_point": None}], "line 2: missing field 'entry_point'"),
+        ([{**PROBLEM, "test": ["assert True"]}], "line 1: field 'test' should be str, got list"),
+        ([PROBLEM, "\n", PROBLEM], "line 3: task_id 'Tiny/0' already used on line 1"),
+        (["{not json\n"], "line 1: not valid JSON"),
+        ([], "file holds no problems"),
+    ],
+)
 def test_bad_file_names_file_and_line(tmp_path, rows, message):
     path = write(tmp_path / "data" / "HumanEval.jsonl.gz", rows, gz=True)
     with pytest.raises(DataError) as err:
@@ -101,21 +109,32 @@ def test_native_task_prompt_offline(tmp_path):
     index = write_native(FORMAT, VARIANT, records, tmp_path / "tasks", shots=0)
     assert index["humaneval"]["items"] == [r.item_id for r in records]
     code_eval.install_offline_metric(tmp_path / "modules")
-    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_MODULES_CACHE": str(tmp_path / "modules"),
-           "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1", "HF_ALLOW_CODE_EVAL": "1"}
+    env = {
+        **os.environ,
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_MODULES_CACHE": str(tmp_path / "modules"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_EVALUATE_OFFLINE": "1",
+        "HF_ALLOW_CODE_EVAL": "1",
+    }
     script = f"""
 import json
 from lm_eval.tasks import TaskManager
-manager = TaskManager(include_path={str(tmp_path / 'tasks')!r}, include_defaults=False)
+manager = TaskManager(include_path={str(tmp_path / "tasks")!r}, include_defaults=False)
 task = manager.load(["humaneval"])["tasks"]["humaneval"]
 task.build_all_requests(limit=1, rank=0, world_size=1)
 inst = task.instances[0]
 print(json.dumps({{"prompt": inst.args[0], "target": task.doc_to_target(inst.doc), "id": inst.doc["lmdeck_id"]}}))
 """
-    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=240)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     first = records[0].fields
-    assert out == {"prompt": first["prompt"], "target": f"{first['test']}\ncheck({first['entry_point']})",
-                   "id": "data/HumanEval.jsonl.gz:1"}
+    assert out == {
+        "prompt": first["prompt"],
+        "target": f"{first['test']}\ncheck({first['entry_point']})",
+        "id": "data/HumanEval.jsonl.gz:1",
+    }

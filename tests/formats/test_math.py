@@ -26,8 +26,7 @@ def native(variant, records, out: Path, shots: int):
 
 
 def problem(type_="Algebra", **kw) -> dict:
-    return {"problem": "What is $1+1$?", "level": "Level 1", "type": type_,
-            "solution": "It is $\\boxed{2}$.", **kw}
+    return {"problem": "What is $1+1$?", "level": "Level 1", "type": type_, "solution": "It is $\\boxed{2}$.", **kw}
 
 
 def write(path: Path, content) -> Path:
@@ -58,7 +57,10 @@ def test_reads_the_demo_jsonl():
     test = [r for r in records if r.split == "test"]
     assert len(test) == 8 and sum(r.split == "train" for r in records) == 4
     assert {s: sum(r.subtask == s for r in test) for s in {r.subtask for r in test}} == {
-        "algebra": 3, "number_theory": 2, "prealgebra": 3}
+        "algebra": 3,
+        "number_theory": 2,
+        "prealgebra": 3,
+    }
     assert [p.name for p in FORMAT.source_files(DEMO)] == ["test.jsonl", "train.jsonl"]
 
 
@@ -79,15 +81,18 @@ def test_reads_the_per_problem_json_layout(tmp_path):
     assert records[1].fields["problem"] == "Problem 1"
 
 
-@pytest.mark.parametrize(("rows", "message"), [
-    ([problem(), problem("Calculus")], "line 2: type 'Calculus' is not one of MATH's types"),
-    ([problem(), {"problem": "x", "level": "Level 1", "type": "Algebra"}], "line 2: missing field 'solution'"),
-    ([problem(level=3)], "line 1: field 'level' should be str, got int"),
-    ([problem(solution="The answer is 2.")], "line 1: solution has no final \\boxed{...} answer"),
-    ([problem(solution="$\\boxed{2$")], "line 1: solution has no final \\boxed{...} answer"),
-    (["\n", "{oops\n"], "line 2: not valid JSON"),
-    ([], "file holds no problems"),
-])
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([problem(), problem("Calculus")], "line 2: type 'Calculus' is not one of MATH's types"),
+        ([problem(), {"problem": "x", "level": "Level 1", "type": "Algebra"}], "line 2: missing field 'solution'"),
+        ([problem(level=3)], "line 1: field 'level' should be str, got int"),
+        ([problem(solution="The answer is 2.")], "line 1: solution has no final \\boxed{...} answer"),
+        ([problem(solution="$\\boxed{2$")], "line 1: solution has no final \\boxed{...} answer"),
+        (["\n", "{oops\n"], "line 2: not valid JSON"),
+        ([], "file holds no problems"),
+    ],
+)
 def test_bad_jsonl_names_file_and_line(tmp_path, rows, message):
     path = write(tmp_path / "data" / "test.jsonl", rows)
     with pytest.raises(DataError) as err:

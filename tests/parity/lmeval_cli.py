@@ -35,10 +35,25 @@ def run_cli(workdir: Path, model: str, out: Path, env_extra: dict | None = None)
         for task in json.loads((native / "index.json").read_text(encoding="utf-8")):
             shutil.copy(native / f"{task}.yaml", include / f"{task}.yaml")
             tasks.append(task)
-    cmd = [str(BIN / "lm_eval"), "--model", "hf",
-           "--model_args", f"pretrained={workdir / 'results/models' / model},dtype=float32",
-           "--tasks", ",".join(sorted(tasks)), "--include_path", str(include), "--batch_size", "16",
-           "--device", "cpu", "--log_samples", "--output_path", str(out / "out"), "--confirm_run_unsafe_code"]
+    cmd = [
+        str(BIN / "lm_eval"),
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={workdir / 'results/models' / model},dtype=float32",
+        "--tasks",
+        ",".join(sorted(tasks)),
+        "--include_path",
+        str(include),
+        "--batch_size",
+        "16",
+        "--device",
+        "cpu",
+        "--log_samples",
+        "--output_path",
+        str(out / "out"),
+        "--confirm_run_unsafe_code",
+    ]
     if gen:
         cmd += ["--gen_kwargs", f"max_gen_toks={gen.pop()}"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", **(env_extra or {})}

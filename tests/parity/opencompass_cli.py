@@ -14,8 +14,14 @@ def run_cli(config: Path, cwd: Path) -> Path:
     """`python -m opencompass.cli.main <config> --debug` as a user would run it; its run folder."""
     work = cwd / "outputs"  # OpenCompass also leaves tmp/ and icl_inference_output/ in its cwd
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "opencompass.cli.main", str(config), "--debug", "-w", str(work)],
-                          capture_output=True, text=True, env=env, cwd=cwd, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "opencompass.cli.main", str(config), "--debug", "-w", str(work)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (run,) = [p for p in work.iterdir() if p.is_dir()]
     return run

@@ -20,8 +20,12 @@ def code_eval_env(workdir: Path) -> dict:
     """What lmdeck's harness job sets for HumanEval (its offline code_eval metric), so the CLI
     imports lm-eval's humaneval task the same way."""
     cache = workdir / "results" / "hf_modules"
-    return {"HF_MODULES_CACHE": str(cache), "HF_EVALUATE_OFFLINE": "1", "HF_EVALUATE_CACHE": str(cache / "evaluate"),
-            "HF_ALLOW_CODE_EVAL": "1"}
+    return {
+        "HF_MODULES_CACHE": str(cache),
+        "HF_EVALUATE_OFFLINE": "1",
+        "HF_EVALUATE_CACHE": str(cache / "evaluate"),
+        "HF_ALLOW_CODE_EVAL": "1",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +35,11 @@ def cli_run(workflow, tmp_path_factory):
 
 
 def test_every_lm_eval_benchmark_of_the_config_is_compared(workflow, cli_run):
-    configured = {b["name"] for b in workflow["first"]["benchmarks"]
-                  if "lm-eval" in ([b["harness"]] if isinstance(b["harness"], str) else b["harness"])}
+    configured = {
+        b["name"]
+        for b in workflow["first"]["benchmarks"]
+        if "lm-eval" in ([b["harness"]] if isinstance(b["harness"], str) else b["harness"])
+    }
     assert {e["benchmark"] for e in lmdeck_benchmarks(workflow["dir"], MODEL)} == configured
 
 

@@ -43,12 +43,17 @@ def test_datasets_are_the_native_configs_with_only_the_path_swapped(workflow):
         run = by_bench[bench]["run"]
         variant = formats.get(run["format"]).variant("opencompass", run["variant"], run["shots"])
         native = getattr(importlib.import_module(variant.module), variant.variable)
-        (original,) = [d for d in native if d["abbr"] == dataset["abbr"][len(bench) + 2:]]
+        (original,) = [d for d in native if d["abbr"] == dataset["abbr"][len(bench) + 2 :]]
         dataset = dict(dataset)
         if run.get("max_gen_toks"):  # the explicit, recorded generation-length override
             assert dataset["infer_cfg"]["inferencer"]["max_out_len"] == run["max_gen_toks"]
-            dataset["infer_cfg"] = dict(dataset["infer_cfg"], inferencer=dict(
-                dataset["infer_cfg"]["inferencer"], max_out_len=original["infer_cfg"]["inferencer"].get("max_out_len")))
+            dataset["infer_cfg"] = dict(
+                dataset["infer_cfg"],
+                inferencer=dict(
+                    dataset["infer_cfg"]["inferencer"],
+                    max_out_len=original["infer_cfg"]["inferencer"].get("max_out_len"),
+                ),
+            )
             if dataset["infer_cfg"]["inferencer"]["max_out_len"] is None:
                 del dataset["infer_cfg"]["inferencer"]["max_out_len"]
         changed = {k for k in set(original) | set(dataset) if original.get(k) != dataset.get(k)} - SWAPPED

@@ -17,8 +17,12 @@ def prepare(fmt, folder, out, harness="lm-eval", variant=None, shots=0):
     from lmdeck import formats
 
     variant = variant or formats.get(fmt).variant(harness, None, shots).variant
-    spec = {"name": fmt, "format": fmt, "folder": str(folder),
-            "runs": [{"harness": harness, "variant": variant, "shots": shots}]}
+    spec = {
+        "name": fmt,
+        "format": fmt,
+        "folder": str(folder),
+        "runs": [{"harness": harness, "variant": variant, "shots": shots}],
+    }
     return main(["prepare-data", "--spec", json.dumps(spec), "--out-dir", str(out)])
 
 
@@ -37,11 +41,23 @@ BAD_CASES = {
     "answer outside options": ("ceval", "val/middle_school_mathematics_val.csv", None, "line 2"),
     "json line does not parse": ("gsm8k", "grade_school_math/data/test.jsonl", '{"question": "x", \n', "line 1"),
     "a subject the native task does not have": (
-        "mmlu", "data/test/underwater_basket_weaving_test.csv", "Q?,1,2,3,4,A\n", "underwater_basket_weaving"),
+        "mmlu",
+        "data/test/underwater_basket_weaving_test.csv",
+        "Q?,1,2,3,4,A\n",
+        "underwater_basket_weaving",
+    ),
     "subject names that collide": (
-        "mmlu", "data/test/High-School_Geography_test.csv", "Q?,1,2,3,4,A\n", "High-School_Geography_test.csv"),
+        "mmlu",
+        "data/test/High-School_Geography_test.csv",
+        "Q?,1,2,3,4,A\n",
+        "High-School_Geography_test.csv",
+    ),
     "a GAOKAO answer that is not letters": (
-        "gaokao", "Data/Objective_Questions/2010-2022_Math_II_MCQs.json", "ANSWER", "2010-2022_Math_II_MCQs.json"),
+        "gaokao",
+        "Data/Objective_Questions/2010-2022_Math_II_MCQs.json",
+        "ANSWER",
+        "2010-2022_Math_II_MCQs.json",
+    ),
 }
 
 

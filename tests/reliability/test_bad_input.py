@@ -14,20 +14,33 @@ def spec_with(tmp_path, csv_text: str) -> dict:
     config = lmconfig.validate(default_config())
     path = tmp_path / "reported.csv"
     path.write_text(csv_text, encoding="utf-8")
-    return {"models": config["models"], "benchmarks": config["benchmarks"],
-            "reported": [{"file": str(path), "table": "base"}]}
+    return {
+        "models": config["models"],
+        "benchmarks": config["benchmarks"],
+        "reported": [{"file": str(path), "table": "base"}],
+    }
 
 
 GOOD_HEADER = "model,benchmark,shots,metric,score,source\n"
 
 
-@pytest.mark.parametrize("case,text,expected", [
-    ("bad header", "model,bench,score\nX,MMLU,50\n", "line 1: header must be"),
-    ("non-numeric score", GOOD_HEADER + "BlueLM-7B-Base,MMLU,5-shot,acc,fifty,x\n", "line 2: score 'fifty'"),
-    ("score out of range", GOOD_HEADER + "BlueLM-7B-Base,MMLU,5-shot,acc,101,x\n", "line 2: score 101.0 is outside"),
-    ("unknown model for reported_as", GOOD_HEADER + "Someone-Else,MMLU,5-shot,acc,50,x\n",
-     "models[0].reported_as: 'BlueLM-7B-Base' is not a model"),
-])
+@pytest.mark.parametrize(
+    "case,text,expected",
+    [
+        ("bad header", "model,bench,score\nX,MMLU,50\n", "line 1: header must be"),
+        ("non-numeric score", GOOD_HEADER + "BlueLM-7B-Base,MMLU,5-shot,acc,fifty,x\n", "line 2: score 'fifty'"),
+        (
+            "score out of range",
+            GOOD_HEADER + "BlueLM-7B-Base,MMLU,5-shot,acc,101,x\n",
+            "line 2: score 101.0 is outside",
+        ),
+        (
+            "unknown model for reported_as",
+            GOOD_HEADER + "Someone-Else,MMLU,5-shot,acc,50,x\n",
+            "models[0].reported_as: 'BlueLM-7B-Base' is not a model",
+        ),
+    ],
+)
 def test_reported_csv_errors_name_file_and_line(tmp_path, case, text, expected):
     spec = spec_with(tmp_path, text)
     with pytest.raises(scores.ScoresError) as err:
@@ -64,10 +77,37 @@ def test_missing_template_is_named(tmp_path, capsys):
     import json
 
     data_json = tmp_path / "deck.json"
-    assert main(["deck-data", "--scores", str(scores_csv), "--spec", json.dumps({**config, "reported": []}),
-                 "--failures", str(failures_csv), "--benchmarks-dir", str(tmp_path), "--out", str(data_json)]) == 0
-    code = main(["deck", "--data", str(data_json), "--report", json.dumps(config["report"]),
-                 "--attachments", str(tmp_path), "--out", str(tmp_path / "deck.md")])
+    assert (
+        main(
+            [
+                "deck-data",
+                "--scores",
+                str(scores_csv),
+                "--spec",
+                json.dumps({**config, "reported": []}),
+                "--failures",
+                str(failures_csv),
+                "--benchmarks-dir",
+                str(tmp_path),
+                "--out",
+                str(data_json),
+            ]
+        )
+        == 0
+    )
+    code = main(
+        [
+            "deck",
+            "--data",
+            str(data_json),
+            "--report",
+            json.dumps(config["report"]),
+            "--attachments",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "deck.md"),
+        ]
+    )
     assert code == 1
     assert "report.sections: no template for section 'no_such_slide'" in capsys.readouterr().err
     assert not (tmp_path / "deck.md").exists()

@@ -28,8 +28,11 @@ SCORE_COLUMNS = ["model", "benchmark", "subtask", "harness", "metric", "shots", 
 def one_model_config() -> dict:
     config = absolutize(default_config())
     config["models"] = config["models"][:1]
-    config["benchmarks"] = [{**b, "harness": "lm-eval" if b["name"] == "MMLU" else "opencompass"}
-                            for b in config["benchmarks"] if b["name"] in ("MMLU", "C-Eval")]
+    config["benchmarks"] = [
+        {**b, "harness": "lm-eval" if b["name"] == "MMLU" else "opencompass"}
+        for b in config["benchmarks"]
+        if b["name"] in ("MMLU", "C-Eval")
+    ]
     config["report"]["sections"] = ["title", "results"]
     return config
 
@@ -53,8 +56,11 @@ def work(finished, tmp_path) -> Path:
 
 def measured(workdir: Path) -> pd.DataFrame:
     scores = pd.read_csv(workdir / "results/scores.csv")
-    return (scores[scores["source"] == "measured"][SCORE_COLUMNS]
-            .sort_values(["harness", "benchmark", "subtask"]).reset_index(drop=True))
+    return (
+        scores[scores["source"] == "measured"][SCORE_COLUMNS]
+        .sort_values(["harness", "benchmark", "subtask"])
+        .reset_index(drop=True)
+    )
 
 
 def cached(workdir: Path, harness: str) -> dict[str, bool]:
@@ -76,18 +82,22 @@ def test_an_edited_result_is_evaluated_again_not_shown(finished, work):
 
     proc = run_snakemake(work, finished["config"], "--forcerun", "lm_eval", "results/scores.csv")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (f"lm-eval {MODEL} × MMLU: its results changed since they were written (changed: results.json); "
-            "evaluating again") in console(proc)
+    assert (
+        f"lm-eval {MODEL} × MMLU: its results changed since they were written (changed: results.json); evaluating again"
+    ) in console(proc)
     assert cached(work, "lm-eval") == {"MMLU": False}
     after = measured(work)
     assert 42.42 not in after["stderr"].round(2).tolist()
     pd.testing.assert_frame_equal(after, finished["scores"])
 
 
-@pytest.mark.parametrize("harness,bench,relative", [
-    ("lm-eval", "MMLU", "samples/mmlu_elementary_mathematics.jsonl"),
-    ("opencompass", "C-Eval", "predictions/C-Eval__ceval-middle_school_mathematics.json"),
-])
+@pytest.mark.parametrize(
+    "harness,bench,relative",
+    [
+        ("lm-eval", "MMLU", "samples/mmlu_elementary_mathematics.jsonl"),
+        ("opencompass", "C-Eval", "predictions/C-Eval__ceval-middle_school_mathematics.json"),
+    ],
+)
 def test_merge_refuses_a_folder_changed_after_its_job(finished, work, harness, bench, relative):
     bench_dir = RAW / harness / MODEL / bench
     target = work / bench_dir / relative
@@ -117,8 +127,9 @@ def job(workdir: Path, config: dict, harness: str, monkeypatch) -> common.Job:
     return common.Job(spec, RAW / harness / MODEL / "manifest.json", version)
 
 
-@pytest.mark.parametrize("content", ['{"fingerprint": "', "", "[]", '{"started": "2026-11-30"}',
-                                     '{"fingerprint": 3}', "\udcff"])
+@pytest.mark.parametrize(
+    "content", ['{"fingerprint": "', "", "[]", '{"started": "2026-11-30"}', '{"fingerprint": 3}', "\udcff"]
+)
 def test_a_corrupt_or_partial_run_json_counts_as_absent(finished, work, monkeypatch, capsys, content):
     run_file = work / RAW / "lm-eval" / MODEL / "MMLU" / "run.json"
     run_file.write_bytes(content.encode("utf-8", "surrogateescape"))
@@ -128,17 +139,28 @@ def test_a_corrupt_or_partial_run_json_counts_as_absent(finished, work, monkeypa
     assert not run_file.exists()  # nothing of it can be read as the new evaluation's
 
 
-@pytest.mark.parametrize("harness,bench,damage,reason", [
-    ("lm-eval", "MMLU", lambda d: (d / "samples/mmlu_high_school_geography.jsonl").unlink(),
-     "missing: samples/mmlu_high_school_geography.jsonl"),
-    ("lm-eval", "MMLU", lambda d: (d / "notes.txt").write_text("mine"), "not written by its job: notes.txt"),
-    ("lm-eval", "MMLU", lambda d: (d.parent / ".cache-index" / f"{d.name}.json").unlink(), "is missing"),
-    ("opencompass", "C-Eval",
-     lambda d: (d / "results/C-Eval__ceval-high_school_geography.json").write_text('{"accuracy": 100.0}'),
-     "changed: results/C-Eval__ceval-high_school_geography.json"),
-])
-def test_a_missing_extra_or_changed_file_is_evaluated_again(finished, work, monkeypatch, capsys, harness, bench,
-                                                            damage, reason):
+@pytest.mark.parametrize(
+    "harness,bench,damage,reason",
+    [
+        (
+            "lm-eval",
+            "MMLU",
+            lambda d: (d / "samples/mmlu_high_school_geography.jsonl").unlink(),
+            "missing: samples/mmlu_high_school_geography.jsonl",
+        ),
+        ("lm-eval", "MMLU", lambda d: (d / "notes.txt").write_text("mine"), "not written by its job: notes.txt"),
+        ("lm-eval", "MMLU", lambda d: (d.parent / ".cache-index" / f"{d.name}.json").unlink(), "is missing"),
+        (
+            "opencompass",
+            "C-Eval",
+            lambda d: (d / "results/C-Eval__ceval-high_school_geography.json").write_text('{"accuracy": 100.0}'),
+            "changed: results/C-Eval__ceval-high_school_geography.json",
+        ),
+    ],
+)
+def test_a_missing_extra_or_changed_file_is_evaluated_again(
+    finished, work, monkeypatch, capsys, harness, bench, damage, reason
+):
     damage(work / RAW / harness / MODEL / bench)
     todo = [b["name"] for b in job(work, finished["config"], harness, monkeypatch).todo]
     assert todo == [bench]
@@ -175,8 +197,11 @@ def test_rerun_all_evaluates_everything_again(finished, work):
 def listing(workdir: Path) -> dict[str, tuple[int, int]]:
     """Every file with its size and modification time, but Snakemake's own bookkeeping and the
     config file, which run_snakemake writes anew each time."""
-    return {str(p.relative_to(workdir)): (p.stat().st_size, p.stat().st_mtime_ns) for p in workdir.rglob("*")
-            if p.is_file() and ".snakemake" not in p.relative_to(workdir).parts and p.name != "config.yaml"}
+    return {
+        str(p.relative_to(workdir)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in workdir.rglob("*")
+        if p.is_file() and ".snakemake" not in p.relative_to(workdir).parts and p.name != "config.yaml"
+    }
 
 
 def records_failures(manifest: Path) -> bool:

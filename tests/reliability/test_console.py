@@ -21,8 +21,12 @@ def broken_mmlu(folder):
 
 
 def prepare_cmd(folder, out, log):
-    spec = {"name": "MMLU", "format": "mmlu", "folder": str(folder),
-            "runs": [{"harness": "lm-eval", "variant": "mmlu", "shots": 0}]}
+    spec = {
+        "name": "MMLU",
+        "format": "mmlu",
+        "folder": str(folder),
+        "runs": [{"harness": "lm-eval", "variant": "mmlu", "shots": 0}],
+    }
     return [str(BIN / "lmdeck"), "--log", str(log), "prepare-data", "--spec", json.dumps(spec), "--out-dir", str(out)]
 
 
@@ -41,8 +45,9 @@ def test_reason_on_console_traceback_in_log(tmp_path):
 
 def test_workflow_console_shows_the_reason(tmp_path):
     config = absolutize(default_config())
-    config["benchmarks"] = [dict(b, data=str(broken_mmlu(tmp_path / "mmlu"))) for b in config["benchmarks"]
-                            if b["name"] == "MMLU"]
+    config["benchmarks"] = [
+        dict(b, data=str(broken_mmlu(tmp_path / "mmlu"))) for b in config["benchmarks"] if b["name"] == "MMLU"
+    ]
     proc = run_snakemake(tmp_path / "run", config, "results/data/MMLU/data.json")
     assert proc.returncode != 0
     assert "lmdeck prepare-data: error:" in proc.stderr
@@ -72,8 +77,9 @@ def full_disk(tmp_path):
 
 def test_full_disk_is_one_clear_line_and_nothing_half_written(tmp_path, full_disk):
     out = full_disk / "out"
-    proc = subprocess.run(prepare_cmd(ROOT / "data" / "demo" / "mmlu", out, full_disk / "prepare.log"),
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        prepare_cmd(ROOT / "data" / "demo" / "mmlu", out, full_disk / "prepare.log"), capture_output=True, text=True
+    )
     assert proc.returncode == 1
     assert "lmdeck prepare-data: error:" in proc.stderr and "No space left on device" in proc.stderr
     assert not (out / "data.json").exists()

@@ -28,8 +28,13 @@ def demo_copy(fmt, tmp_path):
 def spec(fmt, folder, limits=None):
     harness = "lm-eval" if formats.get(fmt).lm_eval else "opencompass"
     variant = formats.get(fmt).variant(harness, None, 0).variant
-    return {"name": fmt, "format": fmt, "folder": str(folder),
-            "runs": [{"harness": harness, "variant": variant, "shots": 0}], **({"limits": limits} if limits else {})}
+    return {
+        "name": fmt,
+        "format": fmt,
+        "folder": str(folder),
+        "runs": [{"harness": harness, "variant": variant, "shots": 0}],
+        **({"limits": limits} if limits else {}),
+    }
 
 
 def prepare(fmt, folder, out, limits=None):
@@ -57,8 +62,11 @@ def append_line(path, text):
 # Names that meet (lmdeck.names.key) are refused naming both files, in every format family
 # --------------------------------------------------------------------------
 
+
 def _csv_subject_with_a_dot(folder):  # MMLU: `.` folded like `-`/`_`
-    shutil.copy(folder / "data/test/high_school_geography_test.csv", folder / "data/test/High_School.Geography_test.csv")
+    shutil.copy(
+        folder / "data/test/high_school_geography_test.csv", folder / "data/test/High_School.Geography_test.csv"
+    )
     return "data/test/High_School.Geography_test.csv", "data/test/high_school_geography_test.csv"
 
 
@@ -88,9 +96,14 @@ def _jsonl_task_with_a_dot(folder):  # AGIEval
     return "data/v1/sat-math.jsonl", "data/v1/sat.math.jsonl"
 
 
-COLLISIONS = {"mmlu": _csv_subject_with_a_dot, "ceval": _csv_split_folder_twice,
-              "gaokao": _json_keyword_in_two_folders, "math": _jsonl_train_twice, "gsm8k": _jsonl_test_twice,
-              "agieval": _jsonl_task_with_a_dot}
+COLLISIONS = {
+    "mmlu": _csv_subject_with_a_dot,
+    "ceval": _csv_split_folder_twice,
+    "gaokao": _json_keyword_in_two_folders,
+    "math": _jsonl_train_twice,
+    "gsm8k": _jsonl_test_twice,
+    "agieval": _jsonl_task_with_a_dot,
+}
 
 
 @pytest.mark.parametrize("fmt", sorted(COLLISIONS))
@@ -116,8 +129,11 @@ EMPTY = {
     "0-byte CSV": ("mmlu", "data/test/high_school_geography_test.csv", ""),
     "header-only CSV": ("ceval", "val/high_school_geography_val.csv", "id,question,A,B,C,D,answer\n"),
     "header-only CSV with row index": ("cmmlu", "data/test/chinese_food_culture.csv", ",Question,A,B,C,D,Answer\n"),
-    "JSON list of none": ("gaokao", "Data/Objective_Questions/2010-2022_Math_II_MCQs.json",
-                          '{"keywords": "2010-2022_Math_II_MCQs", "example": []}'),
+    "JSON list of none": (
+        "gaokao",
+        "Data/Objective_Questions/2010-2022_Math_II_MCQs.json",
+        '{"keywords": "2010-2022_Math_II_MCQs", "example": []}',
+    ),
     "[] JSON": ("bbh", "bbh/boolean_expressions.json", "[]"),
     "empty JSONL": ("agieval", "data/v1/sat-math.jsonl", ""),
     "blank-lines JSONL": ("math", "data/math/test.jsonl", "\n\n"),
@@ -158,6 +174,7 @@ def test_a_folder_without_data_files_stops_the_run_at_parse(tmp_path):
 # Files over limits.max_file_mib: at parse (the listing), and again while reading
 # --------------------------------------------------------------------------
 
+
 def test_an_oversized_file_stops_the_run_at_parse(tmp_path):
     folder = demo_copy("mmlu", tmp_path)
     big = folder / "data/test/high_school_geography_test.csv"
@@ -182,27 +199,42 @@ def test_the_file_limit_is_configurable_and_checked_by_the_data_step(tmp_path, c
 # Items over limits.max_item_kib, refused with file and line while reading
 # --------------------------------------------------------------------------
 
+
 def test_a_huge_csv_cell_is_refused_with_its_line(tmp_path, capsys):
     folder = demo_copy("mmlu", tmp_path)
     path = folder / "data/test/high_school_geography_test.csv"
     line = append_line(path, "Q" * MIB + ",a,b,c,d,A")
-    refused("mmlu", folder, tmp_path, capsys, f"high_school_geography_test.csv line {line}: line is over the limit "
-            "of 256.0 KiB per item (limits.max_item_kib)")
+    refused(
+        "mmlu",
+        folder,
+        tmp_path,
+        capsys,
+        f"high_school_geography_test.csv line {line}: line is over the limit "
+        "of 256.0 KiB per item (limits.max_item_kib)",
+    )
 
 
 def test_a_csv_row_over_a_configured_limit_across_lines_is_refused_at_its_first_line(tmp_path, capsys):
     folder = demo_copy("ceval", tmp_path)
     path = folder / "val/high_school_geography_val.csv"
     line = append_line(path, '99,"' + "\n".join(["x" * 100] * 100) + '",a,b,c,d,A')  # 10 KB over 101 lines
-    refused("ceval", folder, tmp_path, capsys, f"high_school_geography_val.csv line {line}:", "limits.max_item_kib",
-            limits={"max_item_kib": 4})
+    refused(
+        "ceval",
+        folder,
+        tmp_path,
+        capsys,
+        f"high_school_geography_val.csv line {line}:",
+        "limits.max_item_kib",
+        limits={"max_item_kib": 4},
+    )
 
 
 def test_a_huge_json_line_is_refused_with_its_line(tmp_path, capsys):
     folder = demo_copy("agieval", tmp_path)
     path = folder / "data/v1/sat-math.jsonl"
-    line = append_line(path, json.dumps({"passage": "", "question": "Q" * MIB, "options": ["(A)1", "(B)2"],
-                                         "label": "A"}))
+    line = append_line(
+        path, json.dumps({"passage": "", "question": "Q" * MIB, "options": ["(A)1", "(B)2"], "label": "A"})
+    )
     refused("agieval", folder, tmp_path, capsys, f"sat-math.jsonl line {line}: line is over the limit", "max_item_kib")
 
 
@@ -213,8 +245,14 @@ def test_a_huge_item_of_a_json_document_is_refused_with_its_position(tmp_path, c
     data["example"].append({**data["example"][0], "analysis": "解" * MIB})
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     n = len(data["example"]) - 1
-    refused("gaokao", folder, tmp_path, capsys, f"2010-2022_Math_II_MCQs.json example {n}: item is 3.0 MiB, over "
-            "the limit of 256.0 KiB per item (limits.max_item_kib)")
+    refused(
+        "gaokao",
+        folder,
+        tmp_path,
+        capsys,
+        f"2010-2022_Math_II_MCQs.json example {n}: item is 3.0 MiB, over "
+        "the limit of 256.0 KiB per item (limits.max_item_kib)",
+    )
 
 
 def test_the_item_limit_is_configurable(tmp_path, capsys):
@@ -224,13 +262,21 @@ def test_the_item_limit_is_configurable(tmp_path, capsys):
     data["examples"].append({"input": "not " * 1280 + "True is", "target": "False"})  # 5 KiB
     path.write_text(json.dumps(data), encoding="utf-8")
     assert prepare("bbh", folder, tmp_path / "fine") == 0  # under the default
-    refused("bbh", folder, tmp_path, capsys, f"boolean_expressions.json example {len(data['examples']) - 1}: item is",
-            "limits.max_item_kib", limits={"max_item_kib": 4})
+    refused(
+        "bbh",
+        folder,
+        tmp_path,
+        capsys,
+        f"boolean_expressions.json example {len(data['examples']) - 1}: item is",
+        "limits.max_item_kib",
+        limits={"max_item_kib": 4},
+    )
 
 
 # --------------------------------------------------------------------------
 # gzip: the limits hold while decompressing (a bomb never reaches memory)
 # --------------------------------------------------------------------------
+
 
 def gzip_of(path, chunk: bytes, total: int):
     with gzip.open(path, "wb", compresslevel=6) as f:
@@ -258,5 +304,11 @@ def test_a_gzip_bomb_stops_at_the_file_limit_while_decompressing(tmp_path, capsy
     folder = demo_copy("humaneval", tmp_path)
     bomb = folder / "data/HumanEval.jsonl.gz"
     gzip_of(bomb, b"\n" * MIB, 8 * MIB)  # short lines, 8 MiB decompressed
-    refused("humaneval", folder, tmp_path, capsys, "HumanEval.jsonl.gz: decompressed, it is over the limit of 1.0 MiB "
-            "per file (limits.max_file_mib)", limits={"max_file_mib": 1})
+    refused(
+        "humaneval",
+        folder,
+        tmp_path,
+        capsys,
+        "HumanEval.jsonl.gz: decompressed, it is over the limit of 1.0 MiB per file (limits.max_file_mib)",
+        limits={"max_file_mib": 1},
+    )

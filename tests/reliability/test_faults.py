@@ -38,8 +38,9 @@ def crash_config(tmp_path_factory):
     (empty / "model.safetensors").write_bytes(b"not weights")
     config = small_config(("MMLU", "C-Eval"))
     # One harness each (MMLU through lm-eval, C-Eval through OpenCompass) keeps this run short.
-    config["benchmarks"] = [{**b, "harness": "lm-eval" if b["name"] == "MMLU" else "opencompass"}
-                            for b in config["benchmarks"]]
+    config["benchmarks"] = [
+        {**b, "harness": "lm-eval" if b["name"] == "MMLU" else "opencompass"} for b in config["benchmarks"]
+    ]
     config["models"].append({"name": "broken", "path": str(empty), "kind": "base"})
     return config
 
@@ -54,7 +55,8 @@ def test_keep_going_finishes_everything_else_and_names_the_failure(crash_config,
     failures = pd.read_csv(tmp_path / "results" / "failures.csv")
     assert set(zip(failures["model"], failures["benchmark"], failures["harness"], failures["log"])) == {
         ("broken", "MMLU", "lm-eval", "logs/lm_eval/broken.log"),
-        ("broken", "C-Eval", "opencompass", "logs/opencompass/broken.log")}
+        ("broken", "C-Eval", "opencompass", "logs/opencompass/broken.log"),
+    }
     deck = (tmp_path / "slides" / "bluelm.md").read_text(encoding="utf-8")
     assert "broken × MMLU (failed, log: logs/lm\\_eval/broken.log)" in deck
     broken_row = next(line for line in deck.splitlines() if line.startswith("| broken (measured)"))
@@ -66,8 +68,10 @@ def test_keep_going_finishes_everything_else_and_names_the_failure(crash_config,
 
 
 def test_without_keep_going_the_run_stops_naming_the_log(crash_config, tmp_path):
-    config = {**crash_config, "benchmarks": [{**b, "harness": "lm-eval"} for b in crash_config["benchmarks"]
-                                             if b["name"] == "MMLU"]}
+    config = {
+        **crash_config,
+        "benchmarks": [{**b, "harness": "lm-eval"} for b in crash_config["benchmarks"] if b["name"] == "MMLU"],
+    }
     proc = run_snakemake(tmp_path, config, "results/scores.csv")
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
@@ -90,11 +94,22 @@ def test_sigkill_mid_job_then_rerun_incomplete_reruns_only_that_job(workflow, tm
     killed = tmp_path / "killed"
     killed.mkdir()
     (killed / "config.yaml").write_text(json.dumps(config), encoding="utf-8")
-    cmd = [str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), "--directory", str(killed),
-           "--configfile", str(killed / "config.yaml"), "--cores", "2", "results/scores.csv"]
+    cmd = [
+        str(BIN / "snakemake"),
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(killed),
+        "--configfile",
+        str(killed / "config.yaml"),
+        "--cores",
+        "2",
+        "results/scores.csv",
+    ]
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True
+    )
     try:
         wait_for(killed / "results/raw/lm-eval/demo-llama/MMLU/run.json", proc)
     finally:
@@ -112,18 +127,28 @@ def test_sigkill_mid_job_then_rerun_incomplete_reruns_only_that_job(workflow, tm
     # A clean run of the same model (same seed, same data) is the session's workflow run.
     after_kill = pd.read_csv(killed / "results/scores.csv")
     reference = pd.read_csv(workflow["dir"] / "results/scores.csv")
-    pick = lambda f: (f[(f["source"] == "measured") & (f["model"] == "demo-llama")  # noqa: E731
-                        & (f["harness"] == "lm-eval") & f["benchmark"].isin(["MMLU", "CMMLU", "AGIEval"])][SCORE_COLUMNS]
-                      .sort_values(["benchmark", "subtask"]).reset_index(drop=True))
+
+    def pick(f):
+        rows = f[
+            (f["source"] == "measured")
+            & (f["model"] == "demo-llama")
+            & (f["harness"] == "lm-eval")
+            & f["benchmark"].isin(["MMLU", "CMMLU", "AGIEval"])
+        ]
+        return rows[SCORE_COLUMNS].sort_values(["benchmark", "subtask"]).reset_index(drop=True)
+
     pd.testing.assert_frame_equal(pick(after_kill), pick(reference))
 
 
-@pytest.mark.parametrize("damage,message", [
-    (lambda r, t: r["results"][t].pop("acc,none"), "no metric 'acc'"),
-    (lambda r, t: r["results"][t].update({"acc,none": float("nan")}), "outside 0-1"),
-    (lambda r, t: r["results"][t].update({"acc,none": 1.7}), "outside 0-1"),
-    (lambda r, t: r["results"][t].update({"acc,none": "high"}), "not a number"),
-])
+@pytest.mark.parametrize(
+    "damage,message",
+    [
+        (lambda r, t: r["results"][t].pop("acc,none"), "no metric 'acc'"),
+        (lambda r, t: r["results"][t].update({"acc,none": float("nan")}), "outside 0-1"),
+        (lambda r, t: r["results"][t].update({"acc,none": 1.7}), "outside 0-1"),
+        (lambda r, t: r["results"][t].update({"acc,none": "high"}), "not a number"),
+    ],
+)
 def test_broken_lm_eval_output_is_a_clear_error(workflow, tmp_path, damage, message):
     bench_dir = tmp_path / "MMLU"
     shutil.copytree(workflow["dir"] / "results/raw/lm-eval/demo-llama/MMLU", bench_dir)
@@ -137,8 +162,10 @@ def test_broken_lm_eval_output_is_a_clear_error(workflow, tmp_path, damage, mess
     assert message in str(err.value)
 
 
-@pytest.mark.parametrize("value,message", [(None, "no metric"), (float("nan"), "outside 0-100"),
-                                           (250.0, "outside 0-100"), ("n/a", "not a number")])
+@pytest.mark.parametrize(
+    "value,message",
+    [(None, "no metric"), (float("nan"), "outside 0-100"), (250.0, "outside 0-100"), ("n/a", "not a number")],
+)
 def test_broken_opencompass_output_is_a_clear_error(workflow, tmp_path, value, message):
     bench_dir = tmp_path / "C-Eval"
     shutil.copytree(workflow["dir"] / "results/raw/opencompass/demo-llama/C-Eval", bench_dir)
@@ -160,9 +187,16 @@ def test_second_run_is_a_noop_and_rerendering_is_byte_identical(workflow):
     config = workflow["first"]
     again = run_snakemake(workdir, config)
     assert again.returncode == 0 and jobs_run(again) == [], jobs_run(again)
-    outputs = ["results/scores.csv", "results/failures.csv", "results/tables/base.md", "results/tables/base.csv",
-               "results/tables/reported_vs_measured.md", "slides/bluelm.md", "attachments/BLUELM/Table2.png",
-               "attachments/BLUELM/charts/chart_exams.png"]
+    outputs = [
+        "results/scores.csv",
+        "results/failures.csv",
+        "results/tables/base.md",
+        "results/tables/base.csv",
+        "results/tables/reported_vs_measured.md",
+        "slides/bluelm.md",
+        "attachments/BLUELM/Table2.png",
+        "attachments/BLUELM/charts/chart_exams.png",
+    ]
     before = {name: (workdir / name).read_bytes() for name in outputs}
     forced = run_snakemake(workdir, config, "--forcerun", "merge_scores")
     assert forced.returncode == 0, forced.stderr[-3000:]

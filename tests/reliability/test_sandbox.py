@@ -40,6 +40,7 @@ def no_bwrap(monkeypatch):
 
 # ---- programs run as before -----------------------------------------------------------------
 
+
 def test_passing_program():
     r = run_python("import math\nprint(math.factorial(5))\n")
     assert isinstance(r, SandboxResult)
@@ -84,8 +85,10 @@ def test_memory_hog_fails():
 def test_minimal_env_and_private_cwd(monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_secret_do_not_leak")
     name = f"lmdeck_private_{uuid.uuid4().hex}.txt"
-    src = ("import os\nprint(os.getcwd())\nprint(sorted(os.environ))\nprint(os.environ['HOME'] == os.getcwd())\n"
-           f"open({name!r}, 'w').write('x')\n")
+    src = (
+        "import os\nprint(os.getcwd())\nprint(sorted(os.environ))\nprint(os.environ['HOME'] == os.getcwd())\n"
+        f"open({name!r}, 'w').write('x')\n"
+    )
     r = run_python(src)
     assert r.passed, r.stderr_tail
     assert "HF_TOKEN" not in r.stdout_tail and "hf_secret" not in r.stdout_tail
@@ -119,9 +122,15 @@ def test_concurrent_runs_keep_their_own_output():
 
 # ---- the Python-level guard, kept as defence in depth ----------------------------------------
 
+
 def test_destructive_calls_are_blocked_by_the_guard():
-    for stmt in ("os.remove('/tmp/x')", "os.system('true')", "shutil.rmtree('/tmp/x')",
-                 "subprocess.run(['true'])", "os.kill(1, 0)"):
+    for stmt in (
+        "os.remove('/tmp/x')",
+        "os.system('true')",
+        "shutil.rmtree('/tmp/x')",
+        "subprocess.run(['true'])",
+        "os.kill(1, 0)",
+    ):
         r = run_python(f"import os, shutil, subprocess\n{stmt}\n")
         assert not r.passed and "PermissionError" in r.stderr_tail, stmt
 
@@ -151,6 +160,7 @@ def test_write_to_the_hosts_temp_dir_never_lands(how, guard):
 
 # ---- escape probes, judged from the host -----------------------------------------------------
 
+
 @pytest.mark.parametrize("name", list(PROBES))
 def test_escape_probe_is_contained(name, host):
     outcome = PROBES[name](host)
@@ -161,8 +171,9 @@ def unsandboxed(source: str, timeout_s: float = 5.0, memory_mb: int = 512, *, gu
     """A plain child process, no sandbox: what the probes must see as an escape."""
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "main.py").write_text(source, encoding="utf-8")
-        p = subprocess.run([sys.executable, "-I", "-B", "main.py"], cwd=tmp, capture_output=True, text=True,
-                           timeout=timeout_s + 10)
+        p = subprocess.run(
+            [sys.executable, "-I", "-B", "main.py"], cwd=tmp, capture_output=True, text=True, timeout=timeout_s + 10
+        )
     return SandboxResult(p.returncode == 0, p.returncode, False, p.stdout[-2000:], p.stderr[-2000:])
 
 
@@ -184,11 +195,13 @@ def test_sandbox_check_command_passes():
 
 # ---- lmdeck sandbox-run ----------------------------------------------------------------------
 
+
 def test_sandbox_run_command(tmp_path):
     program = tmp_path / "prog.py"
     program.write_text("import sys\nprint('to stdout')\nprint('to stderr', file=sys.stderr)\nsys.exit(7)\n")
-    proc = subprocess.run([str(LMDECK), "sandbox-run", str(program), "--timeout", "5"], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [str(LMDECK), "sandbox-run", str(program), "--timeout", "5"], capture_output=True, text=True, timeout=60
+    )
     assert (proc.returncode, proc.stdout, proc.stderr) == (7, "to stdout\n", "to stderr\n")
 
     program.write_text("import ctypes\nctypes.string_at(0)\n")
@@ -196,13 +209,15 @@ def test_sandbox_run_command(tmp_path):
     assert proc.returncode == 128 + 11  # died of SIGSEGV, as a shell reports it
 
     program.write_text("while True:\n    pass\n")
-    proc = subprocess.run([str(LMDECK), "sandbox-run", str(program), "--timeout", "1"], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [str(LMDECK), "sandbox-run", str(program), "--timeout", "1"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 124
     assert proc.stderr.strip() == f"lmdeck sandbox-run: {program} timed out after 1 s"
 
 
 # ---- without bubblewrap: refused, never run unsandboxed ---------------------------------------
+
 
 def test_missing_bwrap_refuses_code_execution(no_bwrap, tmp_path):
     marker = tmp_path / "ran"
@@ -248,9 +263,12 @@ def test_sandbox_run_command_without_bwrap(tmp_path):
     program = tmp_path / "prog.py"
     program.write_text("print('ran')\n")
     env = {**os.environ, sandbox.BWRAP_ENV: "/nonexistent/bwrap"}
-    proc = subprocess.run([str(LMDECK), "sandbox-run", str(program)], capture_output=True, text=True, env=env,
-                          timeout=60)
+    proc = subprocess.run(
+        [str(LMDECK), "sandbox-run", str(program)], capture_output=True, text=True, env=env, timeout=60
+    )
     assert proc.returncode == 1 and "ran" not in proc.stdout
-    assert proc.stderr.strip() == ("lmdeck sandbox-run: error: model-written code runs only inside bubblewrap, and "
-                                   "LMDECK_BWRAP=/nonexistent/bwrap is not an executable file: install it with "
-                                   "`apt-get install bubblewrap`")
+    assert proc.stderr.strip() == (
+        "lmdeck sandbox-run: error: model-written code runs only inside bubblewrap, and "
+        "LMDECK_BWRAP=/nonexistent/bwrap is not an executable file: install it with "
+        "`apt-get install bubblewrap`"
+    )

@@ -28,8 +28,18 @@ def dry_run_text(workdir, text: str) -> subprocess.CompletedProcess:
     config_file = workdir / "config.yaml"
     config_file.write_text(text, encoding="utf-8")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    cmd = [str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(config_file), "--cores", "1", "-n"]
+    cmd = [
+        str(BIN / "snakemake"),
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config_file),
+        "--cores",
+        "1",
+        "-n",
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -47,6 +57,7 @@ def line_of(text: str, start: str, nth: int = 1) -> int:
 
 
 # --- the YAML itself ------------------------------------------------------------------------------
+
 
 def test_a_top_level_key_given_twice_stops_the_parse(tmp_path):
     text = config_text() + "benchmarks:\n- {name: MMLU, category: exams, harness: lm-eval, format: mmlu}\n"
@@ -67,8 +78,10 @@ def test_a_key_given_twice_inside_a_model_is_refused_by_load(tmp_path):
         lmconfig.load(path)
     assert f"twice.yaml line {kind + 1}: duplicate key 'kind' (first given at line {kind})" in str(err.value)
     # A `<<` merge overridden by an explicit key is YAML's own rule, not a duplicate.
-    assert strict_yaml.loads("base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  x: 3\n") == \
-        {"base": {"x": 1, "y": 2}, "d": {"x": 3, "y": 2}}
+    assert strict_yaml.loads("base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  x: 3\n") == {
+        "base": {"x": 1, "y": 2},
+        "d": {"x": 3, "y": 2},
+    }
 
 
 def test_a_json_config_is_read_as_json_and_its_duplicate_keys_refused(tmp_path):
@@ -84,11 +97,17 @@ def test_a_json_config_is_read_as_json_and_its_duplicate_keys_refused(tmp_path):
         lmconfig.load(path)
 
 
-@pytest.mark.parametrize("case,text,expected", [
-    ("two documents", "models: []\n---\nbenchmarks: []\n",
-     "line 2: expected a single document in the stream, but found another document"),
-    ("a list", "- models\n- benchmarks\n", "line 1: the config must be a YAML mapping"),
-])
+@pytest.mark.parametrize(
+    "case,text,expected",
+    [
+        (
+            "two documents",
+            "models: []\n---\nbenchmarks: []\n",
+            "line 2: expected a single document in the stream, but found another document",
+        ),
+        ("a list", "- models\n- benchmarks\n", "line 1: the config must be a YAML mapping"),
+    ],
+)
 def test_anything_but_one_mapping_is_refused_with_its_line(tmp_path, case, text, expected):
     path = tmp_path / "odd.yaml"
     path.write_text(text, encoding="utf-8")
@@ -132,6 +151,7 @@ def test_a_billion_laughs_is_refused_by_load_naming_the_line(tmp_path):
 
 # --- names ----------------------------------------------------------------------------------------
 
+
 def test_benchmark_names_that_collide_stop_the_parse(tmp_path):
     config = absolutize(default_config())
     ceval = next(b for b in config["benchmarks"] if b["name"] == "C-Eval")
@@ -144,12 +164,16 @@ def test_benchmark_names_that_collide_stop_the_parse(tmp_path):
 def test_model_names_that_collide_are_refused():
     config = default_config()
     config["models"].append({**config["models"][0], "name": "Demo_Llama"})
-    with pytest.raises(lmconfig.ConfigError, match=r"models\[0\] \(demo-llama\) and models\[2\] \(Demo_Llama\) "
-                                                   "collide"):
+    with pytest.raises(
+        lmconfig.ConfigError,
+        match=r"models\[0\] \(demo-llama\) and models\[2\] \(Demo_Llama\) "
+        "collide",
+    ):
         lmconfig.validate(config)
 
 
 # --- reported CSVs --------------------------------------------------------------------------------
+
 
 def with_reported(tmp_path, *files: tuple[str, str]) -> dict:
     """The default config with its base-table CSV replaced by `files` ((name, text) each)."""
@@ -173,41 +197,62 @@ def test_a_reported_row_given_twice_with_another_score_stops_the_parse(tmp_path)
     first = line_of(text, "BlueLM-7B-Base,MMLU,")
     config = with_reported(tmp_path, ("base.csv", text))
     proc = run_snakemake(tmp_path / "run", config, "-n")
-    refused(proc, f"base.csv line {first} and line {line}: BlueLM-7B-Base × MMLU (table base) is given twice, "
-                  "with scores 55.2 and 56")
+    refused(
+        proc,
+        f"base.csv line {first} and line {line}: BlueLM-7B-Base × MMLU (table base) is given twice, "
+        "with scores 55.2 and 56",
+    )
 
 
 def test_a_reported_row_repeated_in_another_file_of_the_table_is_refused_by_the_merge(tmp_path):
     text = BASE_CSV.read_text(encoding="utf-8").replace("\r\n", "\n")
     first = line_of(text, "BlueLM-7B-Base,MMLU,")
-    config = lmconfig.validate(with_reported(tmp_path, ("base.csv", text),
-                                             ("more.csv", HEADER + "BlueLM-7B-Base,MMLU,5-shot,acc_norm,57.0,x\n")))
+    config = lmconfig.validate(
+        with_reported(
+            tmp_path, ("base.csv", text), ("more.csv", HEADER + "BlueLM-7B-Base,MMLU,5-shot,acc_norm,57.0,x\n")
+        )
+    )
     with pytest.raises(scores.ScoresError) as err:
         scores.build_table([], config)
     assert f"base.csv line {first} and {tmp_path / 'more.csv'} line 2: BlueLM-7B-Base × MMLU" in str(err.value)
 
 
 def test_an_exact_repeat_is_kept_once_with_a_warning(tmp_path, capsys):
-    text, line = base_csv_plus("BlueLM-7B-Base,MMLU,5-shot,acc,55.2,vivo-ai-lab/BlueLM:BlueLM_technical_report.pdf "
-                               "Table 3")
+    text, line = base_csv_plus(
+        "BlueLM-7B-Base,MMLU,5-shot,acc,55.2,vivo-ai-lab/BlueLM:BlueLM_technical_report.pdf Table 3"
+    )
     config = lmconfig.validate(with_reported(tmp_path, ("base.csv", text)))
     frame = scores.build_table([], config)
     rows = frame[(frame["model"] == "BlueLM-7B-Base") & (frame["benchmark"] == "MMLU") & (frame["table"] == "base")]
     assert rows["score"].tolist() == [55.2]
-    assert f"and line {line}: BlueLM-7B-Base × MMLU (table base) is given twice with the same score" \
+    assert (
+        f"and line {line}: BlueLM-7B-Base × MMLU (table base) is given twice with the same score"
         in capsys.readouterr().err
+    )
 
 
-@pytest.mark.parametrize("case,text,expected", [
-    ("bad header", "model,bench,score\nX,MMLU,50\n",
-     "base.csv line 1: header must be model,benchmark,shots,metric,score,source"),
-    ("non-numeric score", HEADER + "BlueLM-7B-Base,MMLU,5-shot,acc,fifty,x\n", "base.csv line 2: score 'fifty'"),
-    ("score out of range", HEADER + "BlueLM-7B-Base,MMLU,5-shot,acc,101,x\n",
-     "base.csv line 2: score 101.0 is outside 0-100"),
-    ("a row short of a column", HEADER + "BlueLM-7B-Base,MMLU,5-shot,55.2,x\n", "base.csv line 2: 5 columns"),
-    ("reported_as absent", HEADER + "Someone-Else,MMLU,5-shot,acc,50,x\n",
-     "models[0].reported_as: 'BlueLM-7B-Base' is not a model in the reported CSVs"),
-])
+@pytest.mark.parametrize(
+    "case,text,expected",
+    [
+        (
+            "bad header",
+            "model,bench,score\nX,MMLU,50\n",
+            "base.csv line 1: header must be model,benchmark,shots,metric,score,source",
+        ),
+        ("non-numeric score", HEADER + "BlueLM-7B-Base,MMLU,5-shot,acc,fifty,x\n", "base.csv line 2: score 'fifty'"),
+        (
+            "score out of range",
+            HEADER + "BlueLM-7B-Base,MMLU,5-shot,acc,101,x\n",
+            "base.csv line 2: score 101.0 is outside 0-100",
+        ),
+        ("a row short of a column", HEADER + "BlueLM-7B-Base,MMLU,5-shot,55.2,x\n", "base.csv line 2: 5 columns"),
+        (
+            "reported_as absent",
+            HEADER + "Someone-Else,MMLU,5-shot,acc,50,x\n",
+            "models[0].reported_as: 'BlueLM-7B-Base' is not a model in the reported CSVs",
+        ),
+    ],
+)
 def test_a_bad_reported_csv_stops_the_parse(tmp_path, case, text, expected):
     proc = run_snakemake(tmp_path / "run", with_reported(tmp_path, ("base.csv", text)), "-n")
     output = refused(proc, expected)
@@ -225,6 +270,7 @@ def test_a_missing_reported_file_stops_the_parse(tmp_path):
 
 # --- model folders --------------------------------------------------------------------------------
 
+
 def test_a_model_folder_without_a_model_stops_the_parse(tmp_path):
     empty = tmp_path / "empty-model"
     empty.mkdir()
@@ -241,8 +287,11 @@ def test_a_model_folder_needs_weights_but_a_hub_id_is_left_to_the_harness(tmp_pa
     (folder / "config.json").write_text('{"model_type": "llama"}', encoding="utf-8")
     config = default_config()
     config["models"][1] = {"name": "half", "path": str(folder), "kind": "base"}
-    with pytest.raises(lmconfig.ConfigError, match=r"models\[1\]\.path: the model folder .*half-model has no "
-                                                   r"weights file \(\*\.safetensors"):
+    with pytest.raises(
+        lmconfig.ConfigError,
+        match=r"models\[1\]\.path: the model folder .*half-model has no "
+        r"weights file \(\*\.safetensors",
+    ):
         lmconfig.validate(config)
     (folder / "model.safetensors").write_bytes(b"")  # listing only: the parse reads no weights
     lmconfig.validate(config)

@@ -11,11 +11,23 @@ from lmdeck.formats import agieval, bbh, ceval, cmmlu, gaokao, gsm8k, humaneval,
 from lmdeck.formats.base import HARNESSES, Format, LmEvalTask, OpenCompassDataset, Record, allowed_shots, check_shots
 from lmdeck.formats.files import DataError
 
-__all__ = ["FORMATS", "HARNESSES", "DataError", "Format", "LmEvalTask", "OpenCompassDataset", "Record",
-           "UnknownFormatError", "allowed_shots", "check_shots", "get"]
+__all__ = [
+    "FORMATS",
+    "HARNESSES",
+    "DataError",
+    "Format",
+    "LmEvalTask",
+    "OpenCompassDataset",
+    "Record",
+    "UnknownFormatError",
+    "allowed_shots",
+    "check_shots",
+    "get",
+]
 
-FORMATS: dict[str, Format] = {module.FORMAT.name: module.FORMAT
-                               for module in (agieval, bbh, ceval, cmmlu, gaokao, gsm8k, humaneval, math, mmlu)}
+FORMATS: dict[str, Format] = {
+    module.FORMAT.name: module.FORMAT for module in (agieval, bbh, ceval, cmmlu, gaokao, gsm8k, humaneval, math, mmlu)
+}
 
 
 class UnknownFormatError(ValueError, KeyError):
@@ -30,4 +42,5 @@ def get(name: str) -> Format:
         return FORMATS[name]
     except (KeyError, TypeError):
         raise UnknownFormatError(
-            f"unknown benchmark format {name!r}; known formats: {', '.join(sorted(FORMATS))}") from None
+            f"unknown benchmark format {name!r}; known formats: {', '.join(sorted(FORMATS))}"
+        ) from None

@@ -55,17 +55,45 @@ from pathlib import Path
 from typing import Sequence
 
 from lmdeck.formats.base import ITEM_ID, Format, LmEvalTask, OpenCompassDataset, Record
-from lmdeck.formats.files import (DataError, check_letter, find_dir, get_field, no_files, read_jsonl, rel,
-                                  require_folder, unique_by)
+from lmdeck.formats.files import (
+    DataError,
+    check_letter,
+    find_dir,
+    get_field,
+    no_files,
+    read_jsonl,
+    rel,
+    require_folder,
+    unique_by,
+)
 
 EXPECTED = "data/v1/<task>.jsonl"
 HF_PREFIX = "hails/agieval-"
 
 # AGIEval's task lists (src/dataset_loader.py).
-ENGLISH_QA = ["lsat-ar", "lsat-lr", "lsat-rc", "logiqa-en", "sat-math", "sat-en", "aqua-rat",
-              "sat-en-without-passage", "gaokao-english"]
-CHINESE_QA = ["logiqa-zh", "jec-qa-kd", "jec-qa-ca", "gaokao-chinese", "gaokao-geography", "gaokao-history",
-              "gaokao-biology", "gaokao-chemistry", "gaokao-physics", "gaokao-mathqa"]
+ENGLISH_QA = [
+    "lsat-ar",
+    "lsat-lr",
+    "lsat-rc",
+    "logiqa-en",
+    "sat-math",
+    "sat-en",
+    "aqua-rat",
+    "sat-en-without-passage",
+    "gaokao-english",
+]
+CHINESE_QA = [
+    "logiqa-zh",
+    "jec-qa-kd",
+    "jec-qa-ca",
+    "gaokao-chinese",
+    "gaokao-geography",
+    "gaokao-history",
+    "gaokao-biology",
+    "gaokao-chemistry",
+    "gaokao-physics",
+    "gaokao-mathqa",
+]
 ENGLISH_CLOZE = ["math"]
 CHINESE_CLOZE = ["gaokao-mathcloze"]
 TASKS = ENGLISH_QA + CHINESE_QA + ENGLISH_CLOZE + CHINESE_CLOZE
@@ -79,16 +107,30 @@ def convert_zero_shot(line: dict, dataset_name: str) -> str:
         count = len(line["options"])
         if count == 1:
             count = 5
-        return passage + "Q: " + line["question"] + " " \
-            + "Answer Choices: " + " ".join(line["options"]) + "\n" + \
-            "A: Among A through {}, the answer is".format(OPTION_STRING[count - 1])
+        return (
+            passage
+            + "Q: "
+            + line["question"]
+            + " "
+            + "Answer Choices: "
+            + " ".join(line["options"])
+            + "\n"
+            + "A: Among A through {}, the answer is".format(OPTION_STRING[count - 1])
+        )
     if dataset_name in CHINESE_QA:
         count = len(line["options"])
         if count == 1:
             count = 4
-        return passage + "问题：" + line["question"] + " " \
-            + "选项：" + " ".join(line["options"]) + "\n" + \
-            "答案：从A到{}, 我们应选择".format(OPTION_STRING[count - 1])
+        return (
+            passage
+            + "问题："
+            + line["question"]
+            + " "
+            + "选项："
+            + " ".join(line["options"])
+            + "\n"
+            + "答案：从A到{}, 我们应选择".format(OPTION_STRING[count - 1])
+        )
     if dataset_name in ENGLISH_CLOZE:
         return passage + "Q: " + line["question"] + "\n" + "A: The answer is"
     if dataset_name in CHINESE_CLOZE:
@@ -105,8 +147,11 @@ def _files(folder: Path) -> list[Path]:
     unique_by(files, lambda p: p.stem, folder, "task")
     for path in files:
         if path.stem not in TASKS:
-            raise DataError(f"{path.stem!r} is not one of AGIEval's tasks ({', '.join(sorted(TASKS))}); "
-                            "its zero-shot prompt is not defined", path)
+            raise DataError(
+                f"{path.stem!r} is not one of AGIEval's tasks ({', '.join(sorted(TASKS))}); "
+                "its zero-shot prompt is not defined",
+                path,
+            )
     return files
 
 
@@ -149,8 +194,9 @@ def read(folder: Path) -> list[Record]:
         if not rows:
             raise DataError("file holds no questions", path)
         for line, obj in rows:
-            records.append(Record(path.stem, "test", f"{rel(path, Path(folder))}:{line}",
-                                  _record(obj, path.stem, path, line)))
+            records.append(
+                Record(path.stem, "test", f"{rel(path, Path(folder))}:{line}", _record(obj, path.stem, path, line))
+            )
     return records
 
 
@@ -168,7 +214,7 @@ def lm_eval_row(rec: Record) -> dict:
 
 def _hails_task(cfg: dict) -> str | None:
     path = cfg.get("dataset_path") or ""
-    return path[len(HF_PREFIX):] if path.startswith(HF_PREFIX) else None
+    return path[len(HF_PREFIX) :] if path.startswith(HF_PREFIX) else None
 
 
 def authors_row(rec: Record) -> dict:
@@ -178,8 +224,13 @@ def authors_row(rec: Record) -> dict:
     label = fields.get("label")
     if label is not None and len(label) == 1:
         label = label[0]
-    return {"passage": fields["passage"], "question": fields["question"], "options": fields.get("options"),
-            "label": label, "answer": fields.get("answer")}
+    return {
+        "passage": fields["passage"],
+        "question": fields["question"],
+        "options": fields.get("options"),
+        "label": label,
+        "answer": fields.get("answer"),
+    }
 
 
 def agieval_layout(records: Sequence[Record], folder: Path) -> None:
@@ -209,18 +260,32 @@ FORMAT = Format(
     source_files=source_files,
     default_shots=0,
     lm_eval={
-        "agieval": LmEvalTask(variant="agieval", folder="agieval", subtask_of=_hails_task, splits={"test": "test"},
-                              to_row=lm_eval_row, metric="acc", shots=(0,), aggregation="micro",
-                              note="converted prompt: query/choices/gold built by AGIEval's convert_zero_shot"),
+        "agieval": LmEvalTask(
+            variant="agieval",
+            folder="agieval",
+            subtask_of=_hails_task,
+            splits={"test": "test"},
+            to_row=lm_eval_row,
+            metric="acc",
+            shots=(0,),
+            aggregation="micro",
+            note="converted prompt: query/choices/gold built by AGIEval's convert_zero_shot",
+        ),
     },
     opencompass={
         "agieval_gen": OpenCompassDataset(
-            variant="agieval_gen", module="opencompass.configs.datasets.agieval.agieval_gen",
-            variable="agieval_datasets", subtask_of=_oc_task, layout=agieval_layout, shots=(0,), metric="accuracy",
+            variant="agieval_gen",
+            module="opencompass.configs.datasets.agieval.agieval_gen",
+            variable="agieval_datasets",
+            subtask_of=_oc_task,
+            layout=agieval_layout,
+            shots=(0,),
+            metric="accuracy",
             aggregation="macro",
             note="the authors' <task>.jsonl lines written back (passage, question, options, label, answer; "
-                 "`other` dropped); OpenCompass's own prompt, not AGIEval's; the cloze tasks' AGIEvalEvaluator "
-                 "reports `score`, the others `accuracy`"),
+            "`other` dropped); OpenCompass's own prompt, not AGIEval's; the cloze tasks' AGIEvalEvaluator "
+            "reports `score`, the others `accuracy`",
+        ),
     },
     default_variant=_default,
 )

@@ -125,8 +125,9 @@ class Format:
             name = self.default_variant(harness, shots, kind) if self.default_variant else next(iter(variants))
             if not honours(variants[name], shots):
                 # Another native task for this model kind that runs this many shots, if any.
-                name = next((n for n, t in variants.items()
-                             if honours(t, shots) and kind in getattr(t, "kinds", (kind,))), name)
+                name = next(
+                    (n for n, t in variants.items() if honours(t, shots) and kind in getattr(t, "kinds", (kind,))), name
+                )
         if name not in variants:
             raise DataError(f"{self.label}: unknown {harness} variant {name!r}; choose one of {sorted(variants)}")
         return variants[name]
@@ -159,8 +160,10 @@ def check_shots(fmt: Format, harness: str, task, shots: int, records: Sequence[R
     if allowed is None or shots in allowed:
         return
     if isinstance(task, LmEvalTask) and task.shots is None:
-        raise DataError(f"{fmt.label}: shots {shots} but the {task.variant!r} task draws its exemplars from "
-                        f"the '{task.splits.get(task.fewshot_split or '', '?')}' split, which holds "
-                        f"{max(allowed)} per subject; allowed: 0-{max(allowed)}")
+        raise DataError(
+            f"{fmt.label}: shots {shots} but the {task.variant!r} task draws its exemplars from "
+            f"the '{task.splits.get(task.fewshot_split or '', '?')}' split, which holds "
+            f"{max(allowed)} per subject; allowed: 0-{max(allowed)}"
+        )
     listed = ", ".join(map(str, allowed))
     raise DataError(f"{fmt.label}: shots {shots} is not what {harness}'s {task.variant!r} task runs; allowed: {listed}")

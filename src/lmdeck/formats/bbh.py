@@ -47,8 +47,18 @@ from typing import Sequence
 
 from lmdeck.formats.base import ITEM_ID, Format, LmEvalTask, OpenCompassDataset, Record
 from lmdeck import names
-from lmdeck.formats.files import (DataError, check_item_size, find_dir, get_field, no_files, read_json, read_text, rel,
-                                  require_folder, unique_by)
+from lmdeck.formats.files import (
+    DataError,
+    check_item_size,
+    find_dir,
+    get_field,
+    no_files,
+    read_json,
+    read_text,
+    rel,
+    require_folder,
+    unique_by,
+)
 
 EXPECTED = "bbh/<task>.json (+ cot-prompts/<task>.txt)"
 COT_LEAD = "Let's think step by step."
@@ -100,8 +110,7 @@ def parse_cot_prompt(path: Path) -> tuple[str, list[dict]]:
         question, sep, answer = chunk.partition("\nA: ")
         if not sep or not answer.startswith(COT_LEAD):
             raise DataError(f"exemplar has no 'A: {COT_LEAD}' line", path, line)
-        exemplars.append({"input": question, "target": answer[len(COT_LEAD):].lstrip("\n").rstrip("\n"),
-                          "line": line})
+        exemplars.append({"input": question, "target": answer[len(COT_LEAD) :].lstrip("\n").rstrip("\n"), "line": line})
         pos += len(chunk)
     return description.strip(), exemplars
 
@@ -151,8 +160,9 @@ def bbh_layout(records: Sequence[Record], folder: Path) -> None:
         by_task.setdefault(rec.subtask, []).append({"input": rec.fields["input"], "target": rec.fields["target"]})
     folder.mkdir(parents=True, exist_ok=True)
     for task, examples in by_task.items():
-        (folder / f"{task}.json").write_text(json.dumps({"examples": examples}, ensure_ascii=False, indent=4),
-                                             encoding="utf-8")
+        (folder / f"{task}.json").write_text(
+            json.dumps({"examples": examples}, ensure_ascii=False, indent=4), encoding="utf-8"
+        )
 
 
 def _oc_task(dataset: dict) -> str | None:
@@ -174,21 +184,41 @@ FORMAT = Format(
     default_shots=3,  # cot_fewshot's num_fewshot
     lm_eval={
         "bbh_cot_fewshot": LmEvalTask(
-            variant="bbh_cot_fewshot", folder="bbh/cot_fewshot", subtask_of=_task_of("bbh_cot_fewshot_"),
-            splits={"test": "test"}, to_row=lm_eval_row, metric="exact_match,get-answer", shots=(1, 2, 3),
-            aggregation="micro", note="exemplars: the 3 CoT exemplars fixed in lm-eval's task YAMLs"),
+            variant="bbh_cot_fewshot",
+            folder="bbh/cot_fewshot",
+            subtask_of=_task_of("bbh_cot_fewshot_"),
+            splits={"test": "test"},
+            to_row=lm_eval_row,
+            metric="exact_match,get-answer",
+            shots=(1, 2, 3),
+            aggregation="micro",
+            note="exemplars: the 3 CoT exemplars fixed in lm-eval's task YAMLs",
+        ),
         "bbh_cot_zeroshot": LmEvalTask(
-            variant="bbh_cot_zeroshot", folder="bbh/cot_zeroshot", subtask_of=_task_of("bbh_cot_zeroshot_"),
-            splits={"test": "test"}, to_row=lm_eval_row, metric="exact_match,flexible-extract", shots=(0,),
-            aggregation="micro"),
+            variant="bbh_cot_zeroshot",
+            folder="bbh/cot_zeroshot",
+            subtask_of=_task_of("bbh_cot_zeroshot_"),
+            splits={"test": "test"},
+            to_row=lm_eval_row,
+            metric="exact_match,flexible-extract",
+            shots=(0,),
+            aggregation="micro",
+        ),
     },
     opencompass={
         "bbh_gen": OpenCompassDataset(
-            variant="bbh_gen", module="opencompass.configs.datasets.bbh.bbh_gen", variable="bbh_datasets",
-            subtask_of=_oc_task, layout=bbh_layout, shots=(3,), metric="score", aggregation="macro",
+            variant="bbh_gen",
+            module="opencompass.configs.datasets.bbh.bbh_gen",
+            variable="bbh_datasets",
+            subtask_of=_oc_task,
+            layout=bbh_layout,
+            shots=(3,),
+            metric="score",
+            aggregation="macro",
             note="the authors' <task>.json examples written back as they are (canary dropped); prompt: "
-                 "OpenCompass's own 3-shot CoT hint, configs/datasets/bbh/lib_prompt/<task>.txt, not the "
-                 "folder's cot-prompts"),
+            "OpenCompass's own 3-shot CoT hint, configs/datasets/bbh/lib_prompt/<task>.txt, not the "
+            "folder's cot-prompts",
+        ),
     },
     default_variant=_default,
 )

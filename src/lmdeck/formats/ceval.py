@@ -47,8 +47,9 @@ def read(folder: Path) -> list[Record]:
                 raise DataError("empty question", path, line)
             if labelled or row.get("answer", "").strip():
                 row["answer"] = check_letter(row["answer"], 4, path, line)
-            records.append(Record(subject, split, f"{rel(path, folder)}:{line}",
-                                  {c: row[c] for c in COLUMNS if c in row}))
+            records.append(
+                Record(subject, split, f"{rel(path, folder)}:{line}", {c: row[c] for c in COLUMNS if c in row})
+            )
     return records
 
 
@@ -102,19 +103,37 @@ FORMAT = Format(
     default_shots=5,
     eval_split="val",
     lm_eval={
-        "ceval-valid": LmEvalTask(variant="ceval-valid", folder="ceval", subtask_of=_lm_eval_subject,
-                                  splits={"val": "val", "dev": "dev"}, to_row=lm_eval_row, metric="acc",
-                                  fewshot_split="dev", aggregation="micro",
-                                  note="the authors' CSV columns as they are (id, question, A-D, answer)"),
+        "ceval-valid": LmEvalTask(
+            variant="ceval-valid",
+            folder="ceval",
+            subtask_of=_lm_eval_subject,
+            splits={"val": "val", "dev": "dev"},
+            to_row=lm_eval_row,
+            metric="acc",
+            fewshot_split="dev",
+            aggregation="micro",
+            note="the authors' CSV columns as they are (id, question, A-D, answer)",
+        ),
     },
     opencompass={
-        "ceval_ppl": OpenCompassDataset(variant="ceval_ppl", module="opencompass.configs.datasets.ceval.ceval_ppl",
-                                        variable="ceval_datasets", subtask_of=_oc_subject, layout=ceval_layout,
-                                        shots=(5,), kinds=("base",),
-                                        note="dev/val/test CSVs as the authors ship them (an empty test file if none)"),
-        "ceval_gen": OpenCompassDataset(variant="ceval_gen", module="opencompass.configs.datasets.ceval.ceval_gen",
-                                        variable="ceval_datasets", subtask_of=_oc_subject, layout=ceval_layout,
-                                        shots=(5,)),
+        "ceval_ppl": OpenCompassDataset(
+            variant="ceval_ppl",
+            module="opencompass.configs.datasets.ceval.ceval_ppl",
+            variable="ceval_datasets",
+            subtask_of=_oc_subject,
+            layout=ceval_layout,
+            shots=(5,),
+            kinds=("base",),
+            note="dev/val/test CSVs as the authors ship them (an empty test file if none)",
+        ),
+        "ceval_gen": OpenCompassDataset(
+            variant="ceval_gen",
+            module="opencompass.configs.datasets.ceval.ceval_gen",
+            variable="ceval_datasets",
+            subtask_of=_oc_subject,
+            layout=ceval_layout,
+            shots=(5,),
+        ),
     },
     default_variant=_default,
 )

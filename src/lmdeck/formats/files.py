@@ -1,5 +1,6 @@
 """Reading the authors' files: the data error, file discovery, and readers that keep
 line numbers so that every complaint names the file and line."""
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,9 @@ class DataError(ValueError):
     ``data/demo/ceval/val/x_val.csv line 4: answer 'E' is not one of the options A-D``.
     """
 
-    def __init__(self, message: str, path: str | Path | None = None,
-                 line: int | None = None, where: str | None = None) -> None:
+    def __init__(
+        self, message: str, path: str | Path | None = None, line: int | None = None, where: str | None = None
+    ) -> None:
         loc = "" if path is None else str(path)
         if line is not None:
             loc += f" line {line}"
@@ -65,8 +67,10 @@ class Limits:
         """From the config's ``limits`` section (``max_item_kib``, ``max_file_mib``); missing keys: defaults."""
         limits = limits or {}
         default = cls()
-        return cls(int(limits.get("max_item_kib", default.max_item_bytes / KIB) * KIB),
-                   int(limits.get("max_file_mib", default.max_file_bytes / MIB) * MIB))
+        return cls(
+            int(limits.get("max_item_kib", default.max_item_bytes / KIB) * KIB),
+            int(limits.get("max_file_mib", default.max_file_bytes / MIB) * MIB),
+        )
 
 
 _LIMITS: ContextVar[Limits] = ContextVar("lmdeck_data_limits", default=Limits())
@@ -136,6 +140,7 @@ class _Capped(io.RawIOBase):
 # File discovery
 # --------------------------------------------------------------------------
 
+
 def require_folder(folder: str | Path) -> Path:
     path = Path(folder)
     if not path.exists():
@@ -170,12 +175,12 @@ def find_dir(root: Path, name: str | None, pattern: str, what: str) -> Path | No
     None when there is none; DataError when there are several (e.g. two copies
     of the same benchmark in different layouts) -- the caller must point at one.
     """
-    dirs = sorted({p.parent for p in glob_files(root, pattern)
-                   if name is None or names.key(p.parent.name) == names.key(name)})
+    dirs = sorted(
+        {p.parent for p in glob_files(root, pattern) if name is None or names.key(p.parent.name) == names.key(name)}
+    )
     if len(dirs) > 1:
         listed = ", ".join(rel(d, root) or "." for d in dirs)
-        raise DataError(f"found several {what} folders ({listed}); "
-                        "pass the folder that holds only one of them", root)
+        raise DataError(f"found several {what} folders ({listed}); pass the folder that holds only one of them", root)
     return dirs[0] if dirs else None
 
 
@@ -194,8 +199,9 @@ def no_files(root: Path, fmt: str, expected: str) -> NoDataFiles:
     return NoDataFiles(f"no {fmt} files found (expected {expected})", root)
 
 
-def refuse_collisions(items: Iterable, name: Callable[[Any], str], where: Path, what: str,
-                      describe: Callable[[Any], str] = str) -> None:
+def refuse_collisions(
+    items: Iterable, name: Callable[[Any], str], where: Path, what: str, describe: Callable[[Any], str] = str
+) -> None:
     """DataError (at ``where``) naming both when two of ``items`` have names that meet under
     :func:`lmdeck.names.key` (case, ``-``/``_``/``.``/space)."""
     try:
@@ -212,6 +218,7 @@ def unique_by(paths: Iterable[Path], name: Callable[[Path], str], root: Path, wh
 # --------------------------------------------------------------------------
 # Readers (all keep line numbers for error messages)
 # --------------------------------------------------------------------------
+
 
 def _open_binary(path: Path) -> io.BufferedReader:
     """The file's bytes (decompressed for ``.gz``), failing past ``limits.max_file_mib``."""
@@ -349,8 +356,15 @@ def read_text(path: Path) -> str:
         raise DataError(f"not UTF-8 text ({e.reason})", path) from None
 
 
-def get_field(obj: dict, key: str, types: type | tuple, path: Path,
-              line: int | None = None, where: str | None = None, optional: bool = False) -> Any:
+def get_field(
+    obj: dict,
+    key: str,
+    types: type | tuple,
+    path: Path,
+    line: int | None = None,
+    where: str | None = None,
+    optional: bool = False,
+) -> Any:
     """``obj[key]`` checked against ``types``; DataError naming file/line otherwise.
     With ``optional`` a missing key or null gives None."""
     if key not in obj or obj[key] is None:
@@ -368,12 +382,14 @@ def get_field(obj: dict, key: str, types: type | tuple, path: Path,
 # Answers and prompts
 # --------------------------------------------------------------------------
 
+
 def letter_range(n: int) -> str:
     return "A" if n == 1 else f"A-{LETTERS[n - 1]}"
 
 
-def check_letter(value: Any, n: int, path: Path, line: int | None = None,
-                 where: str | None = None, what: str = "answer") -> str:
+def check_letter(
+    value: Any, n: int, path: Path, line: int | None = None, where: str | None = None, what: str = "answer"
+) -> str:
     """``value`` must be one of the first ``n`` option letters; returns it."""
     letter = value.strip() if isinstance(value, str) else value
     if not isinstance(letter, str) or letter not in tuple(LETTERS[:n]):
@@ -381,8 +397,9 @@ def check_letter(value: Any, n: int, path: Path, line: int | None = None,
     return letter
 
 
-def split_files(folder: Path, label: str, suffixes: dict[str, str], required: str,
-                expected: str) -> list[tuple[str, str, Path]]:
+def split_files(
+    folder: Path, label: str, suffixes: dict[str, str], required: str, expected: str
+) -> list[tuple[str, str, Path]]:
     """``[(subject, split, file)]`` of a one-CSV-per-subject-and-split layout (MMLU, C-Eval,
     CMMLU): ``<split>/<subject><suffix>.csv`` for each split in ``suffixes`` (e.g.
     ``{"dev": "_dev", "test": "_test"}``), the split folders found wherever they sit under

@@ -33,8 +33,17 @@ from pathlib import Path
 from typing import Sequence
 
 from lmdeck.formats.base import Format, OpenCompassDataset, Record
-from lmdeck.formats.files import (DataError, check_item_size, find_dir, get_field, glob_files, no_files, read_json,
-                                  rel, unique_by)
+from lmdeck.formats.files import (
+    DataError,
+    check_item_size,
+    find_dir,
+    get_field,
+    glob_files,
+    no_files,
+    read_json,
+    rel,
+    unique_by,
+)
 
 EXPECTED = "Data/Objective_Questions/<keyword>.json"
 FOLDER = "Multiple-choice_Questions"  # where GaokaoBenchDataset looks (the configs' `filename`)
@@ -69,16 +78,23 @@ def source_files(folder: Path) -> list[Path]:
     unique_by(files, lambda p: p.stem, folder, "keyword")
     for path in files:
         if path.stem not in MCQ_TYPES:
-            raise DataError(f"{path.stem!r} is not one of the multiple-choice keywords of OpenCompass's "
-                            f"GaokaoBench configs ({', '.join(MCQ_TYPES)})", path)
+            raise DataError(
+                f"{path.stem!r} is not one of the multiple-choice keywords of OpenCompass's "
+                f"GaokaoBench configs ({', '.join(MCQ_TYPES)})",
+                path,
+            )
     return files
 
 
 def check_answer(answer, path: Path, where: str) -> list[str]:
     """``answer`` as GAOKAO-Bench writes it: a non-empty list of letter strings (A-G)."""
     if not isinstance(answer, list):
-        raise DataError(f"answer {answer!r} should be a list (one element per question; e.g. [\"AC\"] is one "
-                        "multi-select question, [\"A\", \"C\"] two questions)", path, where=where)
+        raise DataError(
+            f'answer {answer!r} should be a list (one element per question; e.g. ["AC"] is one '
+            'multi-select question, ["A", "C"] two questions)',
+            path,
+            where=where,
+        )
     if not answer:
         raise DataError("empty answer list", path, where=where)
     for element in answer:
@@ -94,13 +110,13 @@ def read(folder: Path) -> list[Record]:
     for path in source_files(folder):
         data = read_json(path)
         if not isinstance(data, dict):
-            raise DataError("expected a JSON object with an \"example\" list", path)
+            raise DataError('expected a JSON object with an "example" list', path)
         keyword = data.get("keywords")
         if keyword is not None and keyword != path.stem:
-            raise DataError(f"\"keywords\" is {keyword!r} but the file is named {path.name!r}", path)
+            raise DataError(f'"keywords" is {keyword!r} but the file is named {path.name!r}', path)
         examples = get_field(data, "example", list, path)
         if not examples:
-            raise DataError("\"example\" holds no questions", path)
+            raise DataError('"example" holds no questions', path)
         for i, ex in enumerate(examples):
             where = f"example {i}"
             if not isinstance(ex, dict):
@@ -123,8 +139,9 @@ def gaokao_layout(records: Sequence[Record], folder: Path) -> None:
     for keyword, examples in by_keyword.items():
         target = folder / FOLDER / f"{keyword}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps({"keywords": keyword, "example": examples}, ensure_ascii=False, indent=4),
-                          encoding="utf-8")
+        target.write_text(
+            json.dumps({"keywords": keyword, "example": examples}, ensure_ascii=False, indent=4), encoding="utf-8"
+        )
 
 
 def _oc_subject(dataset: dict) -> str | None:
@@ -149,14 +166,24 @@ FORMAT = Format(
     eval_split="test",
     lm_eval={},
     opencompass={
-        name: OpenCompassDataset(variant=name, module=_MODULE + name, variable="GaokaoBench_datasets",
-                                 subtask_of=_oc_subject, layout=gaokao_layout, shots=(0,), metric="score",
-                                 aggregation="micro", kinds=kinds,
-                                 note="files laid out as `Multiple-choice_Questions/<keyword>.json`; points per "
-                                      "item from GaokaoBenchEvaluator_<type>; headline Σ points / Σ maximum over "
-                                      "the items present (OpenCompass's summary weights by full-dataset exam points)")
-        for name, kinds in (("GaokaoBench_no_subjective_gen_d21e37", ("base",)),
-                            ("GaokaoBench_no_subjective_gen_4c31db", ("chat",)))
+        name: OpenCompassDataset(
+            variant=name,
+            module=_MODULE + name,
+            variable="GaokaoBench_datasets",
+            subtask_of=_oc_subject,
+            layout=gaokao_layout,
+            shots=(0,),
+            metric="score",
+            aggregation="micro",
+            kinds=kinds,
+            note="files laid out as `Multiple-choice_Questions/<keyword>.json`; points per "
+            "item from GaokaoBenchEvaluator_<type>; headline Σ points / Σ maximum over "
+            "the items present (OpenCompass's summary weights by full-dataset exam points)",
+        )
+        for name, kinds in (
+            ("GaokaoBench_no_subjective_gen_d21e37", ("base",)),
+            ("GaokaoBench_no_subjective_gen_4c31db", ("chat",)),
+        )
     },
     default_variant=_default,
 )

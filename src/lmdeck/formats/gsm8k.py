@@ -75,8 +75,9 @@ def read(folder: Path) -> list[Record]:
             question = get_field(obj, "question", str, path, line)
             answer = get_field(obj, "answer", str, path, line)
             final_answer(answer, path, line)
-            records.append(Record(SUBTASK, split, f"{rel(path, Path(folder))}:{line}",
-                                  {"question": question, "answer": answer}))
+            records.append(
+                Record(SUBTASK, split, f"{rel(path, Path(folder))}:{line}", {"question": question, "answer": answer})
+            )
     return records
 
 
@@ -95,8 +96,11 @@ def gsm8k_layout(records: Sequence[Record], folder: Path) -> None:
     ``train.jsonl`` when there are no train records (the loader opens it; nothing reads it)."""
     folder.mkdir(parents=True, exist_ok=True)
     for split in ("train", "test"):
-        lines = [json.dumps({"question": r.fields["question"], "answer": r.fields["answer"]}) + "\n"
-                 for r in records if r.split == split]
+        lines = [
+            json.dumps({"question": r.fields["question"], "answer": r.fields["answer"]}) + "\n"
+            for r in records
+            if r.split == split
+        ]
         (folder / f"{split}.jsonl").write_text("".join(lines), encoding="utf-8")
 
 
@@ -116,17 +120,31 @@ FORMAT = Format(
     source_files=source_files,
     default_shots=5,  # gsm8k.yaml's num_fewshot
     lm_eval={
-        "gsm8k": LmEvalTask(variant="gsm8k", folder="gsm8k", subtask_of=_gsm8k_task,
-                            splits={"test": "test", "train": "train"}, to_row=lm_eval_row,
-                            metric="exact_match,strict-match", fewshot_split="train", aggregation="micro",
-                            note="exemplars: lm-eval's seeded random draw from train.jsonl"),
+        "gsm8k": LmEvalTask(
+            variant="gsm8k",
+            folder="gsm8k",
+            subtask_of=_gsm8k_task,
+            splits={"test": "test", "train": "train"},
+            to_row=lm_eval_row,
+            metric="exact_match,strict-match",
+            fewshot_split="train",
+            aggregation="micro",
+            note="exemplars: lm-eval's seeded random draw from train.jsonl",
+        ),
     },
     opencompass={
         "gsm8k_gen": OpenCompassDataset(
-            variant="gsm8k_gen", module="opencompass.configs.datasets.gsm8k.gsm8k_gen", variable="gsm8k_datasets",
-            subtask_of=_oc_gsm8k, layout=gsm8k_layout, shots=(4,), metric="accuracy", aggregation="macro",
+            variant="gsm8k_gen",
+            module="opencompass.configs.datasets.gsm8k.gsm8k_gen",
+            variable="gsm8k_datasets",
+            subtask_of=_oc_gsm8k,
+            layout=gsm8k_layout,
+            shots=(4,),
+            metric="accuracy",
+            aggregation="macro",
             note="the authors' {train,test}.jsonl written back as they are (an empty train.jsonl if none); "
-                 "exemplars: the 4 CoT turns fixed in gsm8k_gen_1d7fe4's prompt template, not train.jsonl"),
+            "exemplars: the 4 CoT turns fixed in gsm8k_gen_1d7fe4's prompt template, not train.jsonl",
+        ),
     },
     default_variant=_default,
 )

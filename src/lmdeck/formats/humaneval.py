@@ -33,8 +33,9 @@ def _file(folder: Path) -> Path:
         raise no_files(folder, "HumanEval", EXPECTED)
     if len(found) > 1:
         listed = ", ".join(rel(p, folder) for p in found)
-        raise DataError(f"found several HumanEval files ({listed}); pass the folder that holds only one of them",
-                        folder)
+        raise DataError(
+            f"found several HumanEval files ({listed}); pass the folder that holds only one of them", folder
+        )
     return found[0]
 
 
@@ -75,11 +76,17 @@ FORMAT = Format(
     source_files=source_files,
     default_shots=0,
     lm_eval={
-        "humaneval": LmEvalTask(variant="humaneval", folder="humaneval", subtask_of=_humaneval_task,
-                                splits={"test": "test"}, to_row=lm_eval_row, metric="pass@1,create_test",
-                                shots=(0,), aggregation="micro",
-                                note="the authors' JSONL columns; code_eval served offline by lmdeck, programs "
-                                     "run in lmdeck's sandbox"),
+        "humaneval": LmEvalTask(
+            variant="humaneval",
+            folder="humaneval",
+            subtask_of=_humaneval_task,
+            splits={"test": "test"},
+            to_row=lm_eval_row,
+            metric="pass@1,create_test",
+            shots=(0,),
+            aggregation="micro",
+            note="the authors' JSONL columns; code_eval served offline by lmdeck, programs run in lmdeck's sandbox",
+        ),
     },
     opencompass={},
 )

@@ -47,8 +47,19 @@ from typing import Sequence
 
 from lmdeck.formats.base import ITEM_ID, Format, LmEvalTask, OpenCompassDataset, Record
 from lmdeck import names
-from lmdeck.formats.files import (DataError, check_item_size, find_file, get_field, glob_files, no_files, read_json,
-                                  read_jsonl, rel, require_folder, unique_by)
+from lmdeck.formats.files import (
+    DataError,
+    check_item_size,
+    find_file,
+    get_field,
+    glob_files,
+    no_files,
+    read_json,
+    read_jsonl,
+    rel,
+    require_folder,
+    unique_by,
+)
 
 EXPECTED = "MATH/{train,test}/<type>/<n>.json or <split>.jsonl (e.g. data/math/test.jsonl, + train.jsonl)"
 # MATH's `type` values -> EleutherAI/hendrycks_math config names (lm-eval's dataset_name).
@@ -69,6 +80,7 @@ HF_DATASET = "EleutherAI/hendrycks_math"
 # The final answer, as lm-eval's process_docs extracts it (hendrycks_math/minerva_math utils)
 # ---------------------------------------------------------------------------
 
+
 def boxed_answer(solution: str) -> str | None:
     """The final answer as lm-eval's own ``process_docs`` extracts it (its ``remove_boxed`` of its
     ``last_boxed_only_string``); None where that code would fail (no box, unbalanced braces, a
@@ -85,6 +97,7 @@ def boxed_answer(solution: str) -> str | None:
 # Reading
 # ---------------------------------------------------------------------------
 
+
 def _json_layout(folder: Path) -> list[tuple[str, str, Path]]:
     """``[(split, type folder, file)]`` of the per-problem JSON layout."""
     found = [p for p in glob_files(folder, "*.json") if p.parent.parent.name in SPLITS]
@@ -94,13 +107,16 @@ def _json_layout(folder: Path) -> list[tuple[str, str, Path]]:
     for split, dirs in split_dirs.items():
         if len(dirs) > 1:
             listed = ", ".join(sorted(rel(d, folder) for d in dirs))
-            raise DataError(f"found several MATH {split} folders ({listed}); "
-                            "pass the folder that holds only one of them", folder)
+            raise DataError(
+                f"found several MATH {split} folders ({listed}); pass the folder that holds only one of them", folder
+            )
     out = []
     for p in found:
         if p.parent.name not in TYPES.values():
-            raise DataError(f"folder {p.parent.name!r} is not one of MATH's type folders "
-                            f"({', '.join(sorted(TYPES.values()))})", p.parent)
+            raise DataError(
+                f"folder {p.parent.name!r} is not one of MATH's type folders ({', '.join(sorted(TYPES.values()))})",
+                p.parent,
+            )
         out.append((p.parent.parent.name, p.parent.name, p))
     return sorted(out, key=lambda t: (SPLITS.index(t[0]), t[1], _natural(t[2])))
 
@@ -123,8 +139,11 @@ def _layout(folder: Path) -> tuple[list, list]:
     folder = require_folder(folder)
     per_problem, jsonl = _json_layout(folder), _jsonl_layout(folder)
     if per_problem and jsonl:
-        raise DataError("holds MATH both as per-problem JSON files and as JSON lines "
-                        f"({rel(per_problem[0][2], folder)}, {rel(jsonl[0][1], folder)}); pass one of them", folder)
+        raise DataError(
+            "holds MATH both as per-problem JSON files and as JSON lines "
+            f"({rel(per_problem[0][2], folder)}, {rel(jsonl[0][1], folder)}); pass one of them",
+            folder,
+        )
     if not any(s == "test" for s, *_ in per_problem) and not any(s == "test" for s, _ in jsonl):
         raise no_files(folder, "MATH", EXPECTED)
     return per_problem, jsonl
@@ -187,8 +206,11 @@ OC_FILE = "math.json"  # MATHDataset's default file_name
 def opencompass_layout(records: Sequence[Record], folder: Path) -> None:
     """What OpenCompass's MATHDataset reads: ``<folder>/math.json`` = ``{item id: {problem, level,
     type, solution}}``, the evaluated records in the authors' order (their fields whole)."""
-    data = {r.item_id: {k: r.fields[k] for k in ("problem", "level", "type", "solution")}
-            for r in records if r.split == FORMAT.eval_split}
+    data = {
+        r.item_id: {k: r.fields[k] for k in ("problem", "level", "type", "solution")}
+        for r in records
+        if r.split == FORMAT.eval_split
+    }
     folder.mkdir(parents=True, exist_ok=True)
     (folder / OC_FILE).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
@@ -212,22 +234,41 @@ FORMAT = Format(
     default_shots=4,  # minerva_math's num_fewshot
     lm_eval={
         "minerva_math": LmEvalTask(
-            variant="minerva_math", folder="minerva_math", subtask_of=_per_type,
-            splits={"test": "test", "train": "train"}, to_row=lm_eval_row, metric="exact_match",
-            shots=(0, 1, 2, 3, 4), aggregation="micro",
-            note="exemplars: the 4 fixed in lm-eval's minerva_math utils.list_fewshot_samples"),
+            variant="minerva_math",
+            folder="minerva_math",
+            subtask_of=_per_type,
+            splits={"test": "test", "train": "train"},
+            to_row=lm_eval_row,
+            metric="exact_match",
+            shots=(0, 1, 2, 3, 4),
+            aggregation="micro",
+            note="exemplars: the 4 fixed in lm-eval's minerva_math utils.list_fewshot_samples",
+        ),
         "hendrycks_math": LmEvalTask(
-            variant="hendrycks_math", folder="hendrycks_math", subtask_of=_per_type,
-            splits={"test": "test", "train": "train"}, to_row=lm_eval_row, metric="exact_match",
-            shots=(0,), aggregation="micro"),
+            variant="hendrycks_math",
+            folder="hendrycks_math",
+            subtask_of=_per_type,
+            splits={"test": "test", "train": "train"},
+            to_row=lm_eval_row,
+            metric="exact_match",
+            shots=(0,),
+            aggregation="micro",
+        ),
     },
     opencompass={
         "math_gen": OpenCompassDataset(
-            variant="math_gen", module="opencompass.configs.datasets.math.math_gen", variable="math_datasets",
-            subtask_of=_oc_math, subtask_key=lambda rec: OC_SUBTASK, layout=opencompass_layout, shots=(4,),
-            metric="accuracy", aggregation="micro",
+            variant="math_gen",
+            module="opencompass.configs.datasets.math.math_gen",
+            variable="math_datasets",
+            subtask_of=_oc_math,
+            subtask_key=lambda rec: OC_SUBTASK,
+            layout=opencompass_layout,
+            shots=(4,),
+            metric="accuracy",
+            aggregation="micro",
             note="the evaluated problems as one math.json {item id: {problem, level, type, solution}}; one "
-                 "dataset, subtask `math` (no per-type split); exemplars: the 4 fixed in its prompt template"),
+            "dataset, subtask `math` (no per-type split); exemplars: the 4 fixed in its prompt template",
+        ),
     },
     default_variant=_default,
 )

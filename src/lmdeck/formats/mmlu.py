@@ -51,15 +51,26 @@ def read(folder: Path) -> list[Record]:
                 index = int(answer.strip())
             else:
                 index = "ABCD".index(check_letter(answer, 4, path, line))
-            records.append(Record(subject, split, f"{rel(path, folder)}:{line}",
-                                  {"question": question, "choices": options, "answer": index}))
+            records.append(
+                Record(
+                    subject,
+                    split,
+                    f"{rel(path, folder)}:{line}",
+                    {"question": question, "choices": options, "answer": index},
+                )
+            )
     return records
 
 
 def lm_eval_row(rec: Record) -> dict:
     """The ``cais/mmlu`` columns."""
-    return {"question": rec.fields["question"], "subject": rec.subtask, "choices": rec.fields["choices"],
-            "answer": rec.fields["answer"], ITEM_ID: rec.item_id}
+    return {
+        "question": rec.fields["question"],
+        "subject": rec.subtask,
+        "choices": rec.fields["choices"],
+        "answer": rec.fields["answer"],
+        ITEM_ID: rec.item_id,
+    }
 
 
 def hendrycks_layout(records: Sequence[Record], folder: Path) -> None:
@@ -102,22 +113,38 @@ FORMAT = Format(
     source_files=source_files,
     default_shots=5,
     lm_eval={
-        "mmlu": LmEvalTask(variant="mmlu", folder="mmlu/default", subtask_of=_mmlu_subject,
-                           splits={"test": "test", "dev": "dev"}, to_row=lm_eval_row, metric="acc",
-                           fewshot_split="dev", aggregation="micro",
-                           note="CSV rows -> the cais/mmlu columns (question, subject, choices, answer 0-3)"),
+        "mmlu": LmEvalTask(
+            variant="mmlu",
+            folder="mmlu/default",
+            subtask_of=_mmlu_subject,
+            splits={"test": "test", "dev": "dev"},
+            to_row=lm_eval_row,
+            metric="acc",
+            fewshot_split="dev",
+            aggregation="micro",
+            note="CSV rows -> the cais/mmlu columns (question, subject, choices, answer 0-3)",
+        ),
     },
     opencompass={
-        "mmlu_ppl": OpenCompassDataset(variant="mmlu_ppl", module="opencompass.configs.datasets.mmlu.mmlu_ppl",
-                                       variable="mmlu_datasets", subtask_of=_oc_subject, layout=hendrycks_layout,
-                                       shots=(5,), kinds=("base",),
-                                       note="rows written in the hendrycks CSV layout its MMLUDataset reads "
-                                            "(no header, answer letter)"),
-        "mmlu_gen": OpenCompassDataset(variant="mmlu_gen", module="opencompass.configs.datasets.mmlu.mmlu_gen",
-                                       variable="mmlu_datasets", subtask_of=_oc_subject, layout=hendrycks_layout,
-                                       shots=(0,),
-                                       note="mmlu_gen is OpenCompass's 0-shot chain-of-thought prompt "
-                                            "(mmlu_openai_simple_evals_gen_b618ea)"),
+        "mmlu_ppl": OpenCompassDataset(
+            variant="mmlu_ppl",
+            module="opencompass.configs.datasets.mmlu.mmlu_ppl",
+            variable="mmlu_datasets",
+            subtask_of=_oc_subject,
+            layout=hendrycks_layout,
+            shots=(5,),
+            kinds=("base",),
+            note="rows written in the hendrycks CSV layout its MMLUDataset reads (no header, answer letter)",
+        ),
+        "mmlu_gen": OpenCompassDataset(
+            variant="mmlu_gen",
+            module="opencompass.configs.datasets.mmlu.mmlu_gen",
+            variable="mmlu_datasets",
+            subtask_of=_oc_subject,
+            layout=hendrycks_layout,
+            shots=(0,),
+            note="mmlu_gen is OpenCompass's 0-shot chain-of-thought prompt (mmlu_openai_simple_evals_gen_b618ea)",
+        ),
     },
     default_variant=_default,
 )

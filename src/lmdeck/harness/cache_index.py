@@ -72,6 +72,9 @@ def problem(bench_dir: Path) -> str | None:
     added = sorted(actual.keys() - recorded.keys())
     if not (changed or missing or added):
         return None
-    parts = [_names(kind, names) for kind, names in (("changed:", changed), ("missing:", missing),
-                                                      ("not written by its job:", added)) if names]
+    parts = [
+        _names(kind, names)
+        for kind, names in (("changed:", changed), ("missing:", missing), ("not written by its job:", added))
+        if names
+    ]
     return f"its results changed since they were written ({'; '.join(parts)})"

@@ -149,8 +149,7 @@ def _metric_class() -> type:
         def _info(self):
             return evaluate.MetricInfo(
                 description="pass@k of model-written code (HumanEval harness), run in lmdeck's sandbox",
-                citation="Chen et al. 2021, Evaluating Large Language Models Trained on Code, "
-                "arXiv:2107.03374",
+                citation="Chen et al. 2021, Evaluating Large Language Models Trained on Code, arXiv:2107.03374",
                 inputs_description=compute.__doc__,
                 features=datasets.Features(
                     {

@@ -23,6 +23,7 @@ from pathlib import Path
 from lmdeck import console, fileio
 from lmdeck.harness import cache_index
 
+
 def data_info(bench: dict) -> dict:
     """The prepared native data's provenance (native.json, written by the data step)."""
     native = Path(bench["data"])
@@ -170,12 +171,18 @@ class Job:
             if why is None and spec.get("rerun") == "all":
                 why = "the run asks for everything again (rerun=all)"
             cached = why is None
-            self.entries[bench["name"]] = {"benchmark": bench["name"], "dir": str(self.bench_dir(bench)), "run": bench,
-                                           "cached": cached, "status": "ok"}
+            self.entries[bench["name"]] = {
+                "benchmark": bench["name"],
+                "dir": str(self.bench_dir(bench)),
+                "run": bench,
+                "cached": cached,
+                "status": "ok",
+            }
             if not cached:
                 if why:
-                    console.notice(f"{spec['harness']} {spec['model']['name']} × {bench['name']}: {why}; "
-                                   "evaluating again")
+                    console.notice(
+                        f"{spec['harness']} {spec['model']['name']} × {bench['name']}: {why}; evaluating again"
+                    )
                 # Nothing of an older evaluation of this benchmark may be read as this one's.
                 cache_index.forget(self.bench_dir(bench))
                 shutil.rmtree(self.bench_dir(bench), ignore_errors=True)
@@ -192,10 +199,19 @@ class Job:
 
     def done(self, bench: dict, clock: "Stopwatch") -> None:
         expected, data = self.expected[bench["name"]]
-        write_run_record(self.bench_dir(bench), fingerprint=expected, started=clock.started, seconds=clock.seconds,
-                         harness_version=self.version, model_sha256=self.model_sha,
-                         data_sha256=data["data_sha256"], shots=bench.get("shots"), variant=bench.get("variant"),
-                         max_gen_toks=bench.get("max_gen_toks"), device=self.device)
+        write_run_record(
+            self.bench_dir(bench),
+            fingerprint=expected,
+            started=clock.started,
+            seconds=clock.seconds,
+            harness_version=self.version,
+            model_sha256=self.model_sha,
+            data_sha256=data["data_sha256"],
+            shots=bench.get("shots"),
+            variant=bench.get("variant"),
+            max_gen_toks=bench.get("max_gen_toks"),
+            device=self.device,
+        )
         cache_index.record(self.bench_dir(bench))
 
     def failed(self, bench: dict, error: BaseException) -> None:
@@ -209,10 +225,15 @@ class Job:
         failures = [e for e in self.entries.values() if e["status"] == "failed"]
         if failures and os.environ.get("LMDECK_KEEP_GOING") != "1":
             names = ", ".join(f"{self.spec['model']['name']} × {e['benchmark']}" for e in failures)
-            raise JobFailed(f"{self.spec['harness']} failed for {names}: {failures[0]['error']}"
-                            + (f" (log: {self.log})" if self.log else ""))
-        manifest = {"harness": self.spec["harness"], "model": self.spec["model"]["name"],
-                    "benchmarks": list(self.entries.values())}
+            raise JobFailed(
+                f"{self.spec['harness']} failed for {names}: {failures[0]['error']}"
+                + (f" (log: {self.log})" if self.log else "")
+            )
+        manifest = {
+            "harness": self.spec["harness"],
+            "model": self.spec["model"]["name"],
+            "benchmarks": list(self.entries.values()),
+        }
         if failures:
             manifest["failed_run"] = uuid.uuid4().hex  # makes the next run's retry token new
         if self.spec.get("retry"):

@@ -39,8 +39,9 @@ class BatchTokenizingHFLM(HFLM):
             kwargs["add_special_tokens"] = False
         return kwargs
 
-    def tok_encode(self, string: str, add_special_tokens: bool | None = None,
-                   left_truncate_len: int | None = None, **kwargs) -> list[int]:
+    def tok_encode(
+        self, string: str, add_special_tokens: bool | None = None, left_truncate_len: int | None = None, **kwargs
+    ) -> list[int]:
         if add_special_tokens is None and not kwargs and string in self._encoded:
             encoding = self._encoded[string]
             return encoding[-left_truncate_len:] if left_truncate_len else encoding
@@ -54,7 +55,7 @@ class BatchTokenizingHFLM(HFLM):
             groups.setdefault(tuple(sorted(kwargs.items())), []).append(string)
         for kwargs, group in groups.items():
             for start in range(0, len(group), BATCH):
-                chunk = group[start:start + BATCH]
+                chunk = group[start : start + BATCH]
                 ids = self.tokenizer(chunk, **dict(kwargs))["input_ids"]
                 self._encoded.update(zip(chunk, map(list, ids)))
 

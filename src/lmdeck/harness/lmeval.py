@@ -59,8 +59,9 @@ def builtin_tasks(variant: LmEvalTask) -> dict[str, tuple[str, Path, dict]]:
     return found
 
 
-def write_native(fmt: Format, variant: LmEvalTask, records: Sequence[Record] | None, out_dir: Path,
-                 shots: int | None = None) -> dict:
+def write_native(
+    fmt: Format, variant: LmEvalTask, records: Sequence[Record] | None, out_dir: Path, shots: int | None = None
+) -> dict:
     """The override YAMLs and converted rows of one benchmark under ``out_dir``; returns the
     index the harness job and the parser read: {task: {subtask, eval_split, items}}.
 
@@ -68,15 +69,19 @@ def write_native(fmt: Format, variant: LmEvalTask, records: Sequence[Record] | N
     that the folder alone reproduces the run: ``lm_eval --include_path <out_dir> --tasks ...``."""
     builtin = builtin_tasks(variant)
     if records is None:  # `data: builtin`: the native tasks on their own hub datasets
-        return {task: {"subtask": subtask, "eval_split": None, "items": None, "builtin": True}
-                for subtask, (task, _, _) in sorted(builtin.items())}
+        return {
+            task: {"subtask": subtask, "eval_split": None, "items": None, "builtin": True}
+            for subtask, (task, _, _) in sorted(builtin.items())
+        }
     subtasks = sorted({r.subtask for r in records})
     unknown = [s for s in subtasks if s not in builtin]
     if unknown:
         known = ", ".join(sorted(builtin)[:12]) + (", ..." if len(builtin) > 12 else "")
         example = next(r.item_id for r in records if r.subtask == unknown[0])
-        raise DataError(f"{fmt.label}: subtask {unknown[0]!r} ({example.split(':')[0].split('#')[0]}) has no "
-                        f"lm-eval task in lm_eval/tasks/{variant.folder} (its subtasks: {known})")
+        raise DataError(
+            f"{fmt.label}: subtask {unknown[0]!r} ({example.split(':')[0].split('#')[0]}) has no "
+            f"lm-eval task in lm_eval/tasks/{variant.folder} (its subtasks: {known})"
+        )
     index = {}
     for subtask in subtasks:
         task, yaml_path, cfg = builtin[subtask]
@@ -96,8 +101,13 @@ def write_native(fmt: Format, variant: LmEvalTask, records: Sequence[Record] | N
             # A split the task opens but the authors do not ship: lm-eval builds its sampler even
             # at 0 shots, so it gets the evaluated rows; shots > 0 were refused before.
             data_files.setdefault(native_split, data_files[eval_split])
-        override = {"include": str(yaml_path), "task": task, "dataset_path": "json", "dataset_name": None,
-                    "dataset_kwargs": {"data_files": data_files}}
+        override = {
+            "include": str(yaml_path),
+            "task": task,
+            "dataset_path": "json",
+            "dataset_name": None,
+            "dataset_kwargs": {"data_files": data_files},
+        }
         if shots is not None:
             override["num_fewshot"] = shots
         target = out_dir / f"{task}.yaml"
@@ -113,8 +123,12 @@ def _splits_read(cfg: dict) -> list[str]:
 
 
 def model_args(model: dict) -> dict:
-    args = {"pretrained": model["path"], "revision": model.get("revision", "main"),
-            "dtype": model.get("dtype", "auto"), "trust_remote_code": model.get("trust_remote_code", False)}
+    args = {
+        "pretrained": model["path"],
+        "revision": model.get("revision", "main"),
+        "dtype": model.get("dtype", "auto"),
+        "trust_remote_code": model.get("trust_remote_code", False),
+    }
     args.update(model.get("lm_eval", {}).get("model_args", {}))
     return args
 
@@ -150,9 +164,15 @@ def evaluate(lm, bench: dict, bench_dir: Path, chat: bool = False) -> dict:
         manager = TaskManager(include_path=str(native.resolve()), include_defaults=False)
     results = lm_eval.simple_evaluate(
         # Local data: the shots are in the generated YAMLs; builtin tasks get them as the CLI flag.
-        model=lm, tasks=sorted(index), task_manager=manager, num_fewshot=bench["shots"] if bench.get("builtin") else None,
-        gen_kwargs=gen_kwargs(bench), log_samples=True, confirm_run_unsafe_code=bench["format"] == "humaneval",
-        apply_chat_template=chat, **SEEDS,
+        model=lm,
+        tasks=sorted(index),
+        task_manager=manager,
+        num_fewshot=bench["shots"] if bench.get("builtin") else None,
+        gen_kwargs=gen_kwargs(bench),
+        log_samples=True,
+        confirm_run_unsafe_code=bench["format"] == "humaneval",
+        apply_chat_template=chat,
+        **SEEDS,
     )
     write_samples(results.pop("samples"), bench_dir)
     # Environment dumps are large and machine-specific; provenance is recorded in run.json.
@@ -160,8 +180,10 @@ def evaluate(lm, bench: dict, bench_dir: Path, chat: bool = False) -> dict:
         results.pop(key, None)
     from lm_eval.utils import handle_non_serializable  # task configs hold functions (process_docs, ...)
 
-    fileio.write_text(bench_dir / "results.json", json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False,
-                                                            default=handle_non_serializable) + "\n")
+    fileio.write_text(
+        bench_dir / "results.json",
+        json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False, default=handle_non_serializable) + "\n",
+    )
     fileio.write_json(bench_dir / "index.json", index)
     return results
 
@@ -202,6 +224,7 @@ def run(spec: dict, manifest: Path, log: str | None = None) -> None:
 # Reading the harness's own output back
 # --------------------------------------------------------------------------
 
+
 def _metric_key(values: dict, metric: str) -> str | None:
     """lm-eval keys results as "<metric>,<filter>"; ``metric`` may name the filter or not."""
     if metric in values:
@@ -221,18 +244,22 @@ def parse(bench_dir: Path, metric: str) -> list[dict]:
             raise ValueError(f"{bench_dir / 'results.json'}: task {task!r} is missing")
         key = _metric_key(values, metric)
         if key is None:
-            raise ValueError(f"{bench_dir / 'results.json'}: task {task!r} has no metric {metric!r} "
-                             f"(has {sorted(k for k in values if ',' in k and '_stderr' not in k)})")
+            raise ValueError(
+                f"{bench_dir / 'results.json'}: task {task!r} has no metric {metric!r} "
+                f"(has {sorted(k for k in values if ',' in k and '_stderr' not in k)})"
+            )
         stderr_key = key.replace(key.split(",")[0], key.split(",")[0] + "_stderr", 1)
-        rows.append({
-            "subtask": entry["subtask"],
-            "task": task,
-            "metric": metric,
-            "score": _percent(values[key], bench_dir, task),
-            "stderr": _percent(values.get(stderr_key, "N/A"), bench_dir, task, allow_missing=True),
-            "n": results.get("n-samples", {}).get(task, {}).get("effective"),
-            "shots": results.get("n-shot", {}).get(task),
-        })
+        rows.append(
+            {
+                "subtask": entry["subtask"],
+                "task": task,
+                "metric": metric,
+                "score": _percent(values[key], bench_dir, task),
+                "stderr": _percent(values.get(stderr_key, "N/A"), bench_dir, task, allow_missing=True),
+                "n": results.get("n-samples", {}).get(task, {}).get("effective"),
+                "shots": results.get("n-shot", {}).get(task),
+            }
+        )
     return rows
 
 
@@ -250,11 +277,19 @@ def parse_samples(bench_dir: Path, metric: str) -> list[dict]:
                 continue
             if name not in row:
                 raise ValueError(f"{path}: sample {row.get('doc_id')} has no per-item {name!r}")
-            out.append({
-                "subtask": entry["subtask"], "task": task, "item_id": row["doc"].get(ITEM_ID, f"{task}#{row['doc_id']}"),
-                "prompt": _prompt(row), "prediction": _prediction(row), "target": _target(row),
-                "score": float(row[name]), "max_score": 1.0, "metric": metric,
-            })
+            out.append(
+                {
+                    "subtask": entry["subtask"],
+                    "task": task,
+                    "item_id": row["doc"].get(ITEM_ID, f"{task}#{row['doc_id']}"),
+                    "prompt": _prompt(row),
+                    "prediction": _prediction(row),
+                    "target": _target(row),
+                    "score": float(row[name]),
+                    "max_score": 1.0,
+                    "metric": metric,
+                }
+            )
     return out
 
 
@@ -270,8 +305,13 @@ def _prompt(row: dict) -> str:
 
 def _is_loglikelihood(row: dict) -> bool:
     filtered = row.get("filtered_resps") or []
-    return bool(filtered) and isinstance(filtered[0], (list, tuple)) and len(filtered[0]) == 2 and \
-        isinstance(filtered[0][0], (int, float)) and not isinstance(filtered[0][0], bool)
+    return (
+        bool(filtered)
+        and isinstance(filtered[0], (list, tuple))
+        and len(filtered[0]) == 2
+        and isinstance(filtered[0][0], (int, float))
+        and not isinstance(filtered[0][0], bool)
+    )
 
 
 def _target(row: dict) -> str:

@@ -64,6 +64,7 @@ def harness_version() -> str:
 # Data step: the native layout and the index
 # --------------------------------------------------------------------------
 
+
 def native_datasets(variant: OpenCompassDataset) -> list[dict]:
     """The config's dataset dicts (OpenCompass config modules import as plain Python)."""
     return list(getattr(importlib.import_module(variant.module), variant.variable))
@@ -88,8 +89,9 @@ def _type_name(t) -> str:
     return name.rsplit(".", 1)[-1]
 
 
-def write_native(fmt: Format, variant: OpenCompassDataset, records: Sequence[Record] | None, out_dir: Path,
-                 shots: int | None = None) -> dict:
+def write_native(
+    fmt: Format, variant: OpenCompassDataset, records: Sequence[Record] | None, out_dir: Path, shots: int | None = None
+) -> dict:
     """Lay the records out as the config's loader reads them under ``<out_dir>/data``; return the
     index {module, variable, variant, path, metric, shots, datasets: {abbr: {subtask, name, items,
     shots, evaluator}}} (``items``: the evaluated split's item ids in the loader's order)."""
@@ -101,8 +103,15 @@ def write_native(fmt: Format, variant: OpenCompassDataset, records: Sequence[Rec
         subtask = variant.subtask_of(dataset)
         if subtask is not None:
             by_subtask.setdefault(subtask, []).append(dataset)
-    index = {"module": variant.module, "variable": variant.variable, "variant": variant.variant,
-             "metric": variant.metric, "shots": shots, "path": None, "datasets": {}}
+    index = {
+        "module": variant.module,
+        "variable": variant.variable,
+        "variant": variant.variant,
+        "metric": variant.metric,
+        "shots": shots,
+        "path": None,
+        "datasets": {},
+    }
     if records is None:  # `data: builtin`: the config's datasets on their own data
         for subtask, datasets in sorted(by_subtask.items()):
             for d in datasets:
@@ -114,9 +123,11 @@ def write_native(fmt: Format, variant: OpenCompassDataset, records: Sequence[Rec
             example = next(r.item_id for r in records if r.subtask == subtask)
             known = sorted(by_subtask)
             listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
-            raise DataError(f"{fmt.label}: subtask {subtask!r} has no dataset in OpenCompass's "
-                            f"{variant.module}.{variant.variable} (its subtasks: {listed})",
-                            example.split(":")[0].split("#")[0])
+            raise DataError(
+                f"{fmt.label}: subtask {subtask!r} has no dataset in OpenCompass's "
+                f"{variant.module}.{variant.variable} (its subtasks: {listed})",
+                example.split(":")[0].split("#")[0],
+            )
     data_dir = out_dir / "data"
     if data_dir.exists():
         shutil.rmtree(data_dir)
@@ -132,20 +143,28 @@ def write_native(fmt: Format, variant: OpenCompassDataset, records: Sequence[Rec
             _check_exemplars(fmt, variant, d, subtask, mine)
             n_shots = dataset_shots(d, variant)
             if shots is not None and n_shots is not None and n_shots != shots:
-                raise DataError(f"{fmt.label}: {shots} shots asked for, but OpenCompass's {variant.variant} "
-                                f"dataset {d['abbr']!r} runs {n_shots}")
+                raise DataError(
+                    f"{fmt.label}: {shots} shots asked for, but OpenCompass's {variant.variant} "
+                    f"dataset {d['abbr']!r} runs {n_shots}"
+                )
             index["datasets"][d["abbr"]] = _entry(d, subtask, evaluated, variant)
     return index
 
 
 def _entry(dataset: dict, subtask: str, items: list[str] | None, variant: OpenCompassDataset) -> dict:
     evaluator = dataset.get("eval_cfg", {}).get("evaluator", {}).get("type")
-    return {"subtask": subtask, "name": dataset.get("name"), "items": items,
-            "shots": dataset_shots(dataset, variant), "evaluator": _type_name(evaluator)}
+    return {
+        "subtask": subtask,
+        "name": dataset.get("name"),
+        "items": items,
+        "shots": dataset_shots(dataset, variant),
+        "evaluator": _type_name(evaluator),
+    }
 
 
-def _check_exemplars(fmt: Format, variant: OpenCompassDataset, dataset: dict, subtask: str,
-                     records: Sequence[Record]) -> None:
+def _check_exemplars(
+    fmt: Format, variant: OpenCompassDataset, dataset: dict, subtask: str, records: Sequence[Record]
+) -> None:
     """A FixKRetriever takes fixed rows of the exemplar split: they must exist."""
     retriever = dataset.get("infer_cfg", {}).get("retriever", {})
     if _type_name(retriever.get("type")) != "FixKRetriever":
@@ -154,22 +173,24 @@ def _check_exemplars(fmt: Format, variant: OpenCompassDataset, dataset: dict, su
     have = sum(r.split == split for r in records)
     wanted = retriever.get("fix_id_list", [])
     if wanted and max(wanted) >= have:
-        raise DataError(f"{fmt.label}: subtask {subtask!r} has {have} {split!r} rows, but OpenCompass's "
-                        f"{variant.variant} takes rows {wanted} of them as exemplars")
+        raise DataError(
+            f"{fmt.label}: subtask {subtask!r} has {have} {split!r} rows, but OpenCompass's "
+            f"{variant.variant} takes rows {wanted} of them as exemplars"
+        )
 
 
 # --------------------------------------------------------------------------
 # Harness job: one generated config, one OpenCompass run
 # --------------------------------------------------------------------------
 
-CONFIG_HEADER = '''\
+CONFIG_HEADER = """\
 # Generated by lmdeck for one harness job: OpenCompass's own dataset configs, of which only
 # `path` (where lmdeck laid out the authors' files) and `abbr` (prefixed with the benchmark
 # name) are replaced, and the inferencer's `max_out_len` where the lmdeck config sets an
 # explicit `max_gen_toks`. Run it as it is: python -m opencompass.cli.main <this file> --debug
 from mmengine.config import read_base
 from opencompass.models import HuggingFaceBaseModel, HuggingFacewithChatTemplate
-'''
+"""
 
 
 def native_dir(bench: dict) -> Path:
@@ -208,12 +229,16 @@ def write_config(spec: dict, benches: list[dict], job_dir: Path) -> Path:
         body += f", path={index['path']!r}" if index["path"] else ""
         if bench.get("max_gen_toks"):
             # The explicit, recorded generation-length override (config `max_gen_toks`).
-            body += (", infer_cfg=dict(_d['infer_cfg'], inferencer=dict(_d['infer_cfg']['inferencer'], "
-                     f"max_out_len={int(bench['max_gen_toks'])}))")
+            body += (
+                ", infer_cfg=dict(_d['infer_cfg'], inferencer=dict(_d['infer_cfg']['inferencer'], "
+                f"max_out_len={int(bench['max_gen_toks'])}))"
+            )
         body += "))\n"
-        loops.append(f"\n# {bench['name']}: {index['module']}.{index['variable']}\n"
-                     f"for _d in {alias}:\n"
-                     f"    if _d['abbr'] in {keep!r}:\n" + body)
+        loops.append(
+            f"\n# {bench['name']}: {index['module']}.{index['variable']}\n"
+            f"for _d in {alias}:\n"
+            f"    if _d['abbr'] in {keep!r}:\n" + body
+        )
     text = CONFIG_HEADER + "\nwith read_base():\n" + "".join(imports)
     text += "\ndatasets = []\n" + "".join(loops) + ("del _d\n" if loops else "")
     text += "\n" + model_entry(spec["model"])
@@ -225,9 +250,11 @@ def write_config(spec: dict, benches: list[dict], job_dir: Path) -> Path:
 
 def model_entry(model: dict) -> str:
     dtype = model.get("dtype", "auto")
-    kwargs = {"torch_dtype": "auto" if dtype == "auto" else f"torch.{dtype}",
-              "trust_remote_code": model.get("trust_remote_code", False),
-              "revision": model.get("revision", "main")}
+    kwargs = {
+        "torch_dtype": "auto" if dtype == "auto" else f"torch.{dtype}",
+        "trust_remote_code": model.get("trust_remote_code", False),
+        "revision": model.get("revision", "main"),
+    }
     if model.get("device", "cpu") == "cpu":
         kwargs["device_map"] = "cpu"
     oc = model.get("opencompass", {})
@@ -240,15 +267,17 @@ def model_entry(model: dict) -> str:
     # OpenCompass runs in the job folder: a local model path must be absolute.
     path = str(Path(model["path"]).resolve()) if Path(model["path"]).is_dir() else model["path"]
     max_seq_len = oc.get("max_seq_len", model.get("max_seq_len", 2048))
-    return (f"models = [dict(type={model_type}, abbr={model['name']!r}, path={path!r},\n"
-            f"               model_kwargs={kwargs!r},\n"
-            f"               tokenizer_kwargs={{'trust_remote_code': {model.get('trust_remote_code', False)!r}, "
-            f"'revision': {model.get('revision', 'main')!r}}},\n"
-            # Used only where a dataset's inferencer sets no max_out_len of its own.
-            f"               max_out_len={oc.get('max_out_len', 256)}, batch_size={batch}, "
-            f"run_cfg=dict(num_gpus={num_gpus}),\n"
-            # Given explicitly, else OpenCompass reads it with trust_remote_code=True.
-            f"               max_seq_len={max_seq_len})]\n")
+    return (
+        f"models = [dict(type={model_type}, abbr={model['name']!r}, path={path!r},\n"
+        f"               model_kwargs={kwargs!r},\n"
+        f"               tokenizer_kwargs={{'trust_remote_code': {model.get('trust_remote_code', False)!r}, "
+        f"'revision': {model.get('revision', 'main')!r}}},\n"
+        # Used only where a dataset's inferencer sets no max_out_len of its own.
+        f"               max_out_len={oc.get('max_out_len', 256)}, batch_size={batch}, "
+        f"run_cfg=dict(num_gpus={num_gpus}),\n"
+        # Given explicitly, else OpenCompass reads it with trust_remote_code=True.
+        f"               max_seq_len={max_seq_len})]\n"
+    )
 
 
 def run_opencompass(config_path: Path, job_dir: Path) -> Path:
@@ -256,8 +285,15 @@ def run_opencompass(config_path: Path, job_dir: Path) -> Path:
     work = job_dir / "_work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    cmd = [sys.executable, "-m", "opencompass.cli.main", str(config_path.resolve()), "--debug",
-           "-w", str(work.resolve())]
+    cmd = [
+        sys.executable,
+        "-m",
+        "opencompass.cli.main",
+        str(config_path.resolve()),
+        "--debug",
+        "-w",
+        str(work.resolve()),
+    ]
     log = job_dir / "opencompass.log"
     with open(log, "w", encoding="utf-8") as out:
         # In the work folder: OpenCompass also leaves tmp/ and icl_inference_output/ in its cwd.
@@ -325,8 +361,9 @@ def collect(bench: dict, bench_dir: Path, run_dir: Path, model_abbr: str) -> Non
         scored = item_scores(run_dir, oc_abbr, index.get("metric", "accuracy"), entry.get("evaluator"))
         n = len(read_predictions(bench_dir, entry))
         if entry.get("items") is not None and n != len(entry["items"]):
-            raise RuntimeError(f"{oc_abbr}: OpenCompass predicted {n} items, the data step laid out "
-                               f"{len(entry['items'])}")
+            raise RuntimeError(
+                f"{oc_abbr}: OpenCompass predicted {n} items, the data step laid out {len(entry['items'])}"
+            )
         fileio.write_json(bench_dir / "item_eval" / entry["file"], scored)
     fileio.write_json(bench_dir / "index.json", index)
 
@@ -334,6 +371,7 @@ def collect(bench: dict, bench_dir: Path, run_dir: Path, model_abbr: str) -> Non
 # --------------------------------------------------------------------------
 # Per-item scores from OpenCompass's own evaluation
 # --------------------------------------------------------------------------
+
 
 def item_max(evaluator: str, reference) -> float:
     """The most one item can score under ``evaluator`` (the scale its percentage is taken of).
@@ -402,15 +440,22 @@ def item_scores(run_dir: Path, oc_abbr: str, metric: str, evaluator: str | None 
             if key not in out:
                 raise RuntimeError(f"{oc_abbr}: {evaluator} gave no {key!r} for item {i}: {out}")
             top = item_max(evaluator, references[i])
-            items.append({"score": float(out[key]) / 100.0 * top, "max_score": top,
-                          "reference": _jsonable(references[i]), "details": _jsonable(out.get("details"))})
+            items.append(
+                {
+                    "score": float(out[key]) / 100.0 * top,
+                    "max_score": top,
+                    "reference": _jsonable(references[i]),
+                    "details": _jsonable(out.get("details")),
+                }
+            )
     if len(items) != n:
         raise RuntimeError(f"{oc_abbr}: {n} predictions but {len(items)} scored items")
     total = sum(it["max_score"] for it in items)
     from_items = 100.0 * sum(it["score"] for it in items) / total if total else math.nan
     if not abs(from_items - reported) <= SCORE_TOLERANCE * 100:
-        raise RuntimeError(f"{oc_abbr}: OpenCompass reports {key} = {reported}, its per-item evaluation "
-                           f"gives {from_items}")
+        raise RuntimeError(
+            f"{oc_abbr}: OpenCompass reports {key} = {reported}, its per-item evaluation gives {from_items}"
+        )
     return {"metric": key, "reported": reported, "source": source, "evaluator": evaluator, "items": items}
 
 
@@ -436,8 +481,14 @@ def _eval_task(run_dir: Path, oc_abbr: str):
     cfg = _run_config(str(dumped))
     (dataset_cfg,) = [d for d in cfg["datasets"] if d["abbr"] == oc_abbr]
     model_cfg = cfg["models"][0]
-    task = OpenICLEvalTask(ConfigDict(models=[model_cfg], datasets=[[dataset_cfg]], work_dir=str(run_dir),
-                                      eval=dict(runner=dict(task=dict(dump_details=True)))))
+    task = OpenICLEvalTask(
+        ConfigDict(
+            models=[model_cfg],
+            datasets=[[dataset_cfg]],
+            work_dir=str(run_dir),
+            eval=dict(runner=dict(task=dict(dump_details=True))),
+        )
+    )
     task.model_cfg, task.dataset_cfg = model_cfg, dataset_cfg
     task.eval_cfg = copy.deepcopy(dataset_cfg.get("eval_cfg"))
     task.output_column = copy.deepcopy(dataset_cfg["reader_cfg"]["output_column"])
@@ -510,8 +561,17 @@ def parse(bench_dir: Path, metric: str = "accuracy") -> list[dict]:
         if math.isnan(score) or not 0.0 <= score <= 100.0:
             raise ValueError(f"{path}: {key} = {result[key]!r} is outside 0-100")
         n = len(entry["items"]) if entry.get("items") is not None else len(read_predictions(bench_dir, entry))
-        rows.append({"subtask": entry["subtask"], "task": task_name(entry), "metric": key, "score": score,
-                     "stderr": binomial_stderr(score, n), "n": n, "shots": entry.get("shots")})
+        rows.append(
+            {
+                "subtask": entry["subtask"],
+                "task": task_name(entry),
+                "metric": key,
+                "score": score,
+                "stderr": binomial_stderr(score, n),
+                "n": n,
+                "shots": entry.get("shots"),
+            }
+        )
     return rows
 
 
@@ -528,14 +588,24 @@ def parse_samples(bench_dir: Path, metric: str = "accuracy") -> list[dict]:
         items = entry.get("items")
         ids = items if items is not None else [f"{abbr}#{i}" for i in range(len(predictions))]
         if not len(ids) == len(predictions) == len(scored["items"]):
-            raise ValueError(f"{bench_dir}: {abbr}: {len(ids)} item ids, {len(predictions)} predictions, "
-                             f"{len(scored['items'])} scored items: they must be the same items in order")
+            raise ValueError(
+                f"{bench_dir}: {abbr}: {len(ids)} item ids, {len(predictions)} predictions, "
+                f"{len(scored['items'])} scored items: they must be the same items in order"
+            )
         for item_id, pred, score in zip(ids, predictions, scored["items"]):
-            out.append({
-                "subtask": entry["subtask"], "task": task_name(entry), "item_id": item_id, "prompt": _prompt(pred),
-                "prediction": _text(pred.get("prediction", "")), "target": _text(score.get("reference", "")),
-                "score": float(score["score"]), "max_score": float(score["max_score"]), "metric": scored["metric"],
-            })
+            out.append(
+                {
+                    "subtask": entry["subtask"],
+                    "task": task_name(entry),
+                    "item_id": item_id,
+                    "prompt": _prompt(pred),
+                    "prediction": _text(pred.get("prediction", "")),
+                    "target": _text(score.get("reference", "")),
+                    "score": float(score["score"]),
+                    "max_score": float(score["max_score"]),
+                    "metric": scored["metric"],
+                }
+            )
     return out
 
 
@@ -543,7 +613,7 @@ def _prompt(pred: dict) -> str:
     """GEN: ``origin_prompt``. PPL: one prompt per label ("label: A": {"prompt": the whole text,
     in-context examples included}); the gold label's (the first label's when the gold is none of
     them). A PPL record's own ``origin_prompt`` is the first label's text without the examples."""
-    labels = {k[len("label: "):]: v for k, v in pred.items() if k.startswith("label: ")}
+    labels = {k[len("label: ") :]: v for k, v in pred.items() if k.startswith("label: ")}
     if labels:
         chosen = labels.get(str(pred.get("gold", "")), next(iter(labels.values())))
         return _text(chosen.get("prompt", chosen.get("testing input", "")))
