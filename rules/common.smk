@@ -172,7 +172,7 @@ def announce_missing_preview():
     if paper_candidates() and preview.is_file() and preview.stat().st_size == 0:
         logger.info(
             f"{preview} is empty: no report.paper.pdf candidate was available when it was made (see "
-            "logs/preview/preview.log); the deck has no preview. `snakemake --forcerun preview` tries again"
+            "logs/preview/preview.log); the deck has no preview. `snakemake --cores all --forcerun preview` tries again"
         )
 
 

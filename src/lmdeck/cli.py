@@ -109,7 +109,7 @@ def cmd_preview(args) -> None:
         if why:
             console.notice(
                 f"lmdeck preview: no paper preview ({why}); {args.out} is empty and the deck shows none. "
-                "Once a candidate is available: snakemake --forcerun preview"
+                "Once a candidate is available: snakemake --cores all --forcerun preview"
             )
     elif args.url:
         with figures.downloaded(args.url) as pdf:
