@@ -83,7 +83,7 @@ import yaml
 root, out, device, benchmarks = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
 config = yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
 from lmdeck.config import with_absolute_paths
-config = with_absolute_paths(config, root / "config", workflow_dir=root)  # its paths are relative to config/
+config = with_absolute_paths(config, root / "config")  # its paths are relative to config/
 config["report"].get("paper", {}).pop("pdf", None)  # scores only: no paper preview
 if benchmarks:
     wanted = benchmarks.split(",")

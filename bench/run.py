@@ -81,7 +81,7 @@ def absolutize(config: dict, root: Path = ROOT) -> dict:
     """The default config's paths are relative to its folder, config/; bench runs use a temp dir."""
     from lmdeck.config import with_absolute_paths
 
-    return with_absolute_paths(config, root / "config", workflow_dir=root)
+    return with_absolute_paths(config, root / "config")
 
 
 def dag_config(n_models: int, n_benchmarks: int, data: str = "builtin", root: Path = ROOT) -> dict:

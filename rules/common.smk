@@ -24,7 +24,6 @@ config.update(
     lmconfig.with_absolute_paths(
         config,
         workflow.basedir,
-        workflow_dir=workflow.basedir,
         check=True,
         sources=lmconfig.config_sources(workflow.configfiles, workflow.config_settings.config, workflow.basedir),
     )

@@ -24,7 +24,7 @@ def absolutize(config: dict) -> dict:
     """The shipped configs' paths are relative to config/ (their folder); tests run Snakemake in a tmp dir."""
     from lmdeck.config import with_absolute_paths
 
-    return with_absolute_paths(config, ROOT / "config", workflow_dir=ROOT)
+    return with_absolute_paths(config, ROOT / "config")
 
 
 def jobs_run(proc) -> list[str]:
@@ -80,3 +80,12 @@ def workflow(tmp_path_factory):
     proc = run_snakemake(workdir, first, "all", "export")
     assert proc.returncode == 0, proc.stderr[-5000:]
     return {"dir": workdir, "config": full, "first": first, "proc": proc, "templates": templates}
+
+
+def pytest_collection_modifyitems(items):
+    """`make test` runs on two workers (pytest-xdist, `--dist loadgroup`). A test file stays on one
+    worker (its module fixtures are built once), and every test that reads the session's finished
+    `workflow` run joins one group, so that run is made once, not once per worker."""
+    for item in items:
+        group = "workflow" if "workflow" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))

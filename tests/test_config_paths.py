@@ -14,6 +14,7 @@ import yaml
 
 from conftest import BIN, ROOT, default_config, jobs_run
 from lmdeck import config as lmconfig
+from lmdeck import resources
 
 
 def snakemake(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -129,8 +130,8 @@ def test_each_field_resolves_against_its_own_base(tmp_path):
     overrides = {"report": {"paper": {"pdf": "../x.pdf"}}}
     merged = {**config, "report": {**config["report"], **overrides["report"]}}  # as Snakemake merges them
     sources = lmconfig.config_sources(files, overrides, workflow)
-    out = lmconfig.with_absolute_paths(merged, workflow, sources=sources, workflow_dir=workflow, check=True)
-    assert out["models"][0]["build"]["corpus"] == str(workflow / "data" / "demo")
+    out = lmconfig.with_absolute_paths(merged, workflow, sources=sources, check=True)
+    assert out["models"][0]["build"]["corpus"] == str(resources.demo_data())  # the shipped demo data
     assert out["models"][1]["path"] == "org/model"  # a hub id
     assert out["models"][2]["path"] == str(first / "local-model")
     assert out["models"][3]["path"] == str(tmp_path)
@@ -144,7 +145,7 @@ def test_each_field_resolves_against_its_own_base(tmp_path):
     assert config["benchmarks"][0]["data"] == "data/mmlu"  # a copy: the input is left as it was
 
     only = lmconfig.config_sources(files[:1], {}, workflow)  # one file sets every field
-    out = lmconfig.with_absolute_paths(config, workflow, sources=only, workflow_dir=workflow)
+    out = lmconfig.with_absolute_paths(config, workflow, sources=only)
     assert out["report"]["paper"]["pdf"] == [str(first / "p.pdf"), "https://example.org/p.pdf"]
 
 

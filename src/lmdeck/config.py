@@ -66,6 +66,7 @@ def check(config: dict) -> None:
             raise ConfigError(f"models[{i}] ({model['name']}): needs `path` (hub id or folder) or `build`")
         if "build" not in model:
             check_model_folder(model["path"], f"models[{i}].path")
+    check_sections(config.get("report", {}))
     for i, bench in enumerate(config["benchmarks"]):
         where = f"benchmarks[{i}] ({bench['name']})"
         for kind in model_kinds(config):
@@ -79,6 +80,18 @@ def check(config: dict) -> None:
 
 # What transformers needs in a local model folder; a folder without them fails deep inside it.
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "pytorch_model*")
+
+
+def check_sections(report: dict) -> None:
+    """Every slide section names a template in the report's template folder (else the packaged one)."""
+    slides = Path(report.get("templates") or resources.templates()) / "slides"
+    available = sorted(p.name.removesuffix(".md.j2") for p in slides.glob("*.md.j2"))
+    for i, section in enumerate(report.get("sections", [])):
+        if section not in available:
+            raise ConfigError(
+                f"report.sections[{i}]: no template for section {section!r} in {slides} "
+                f"(sections available: {', '.join(available) or 'none'})"
+            )
 
 
 def check_model_folder(path: str, field: str) -> None:
@@ -221,13 +234,11 @@ def _sets(mapping: dict | None, field: tuple[str, ...]) -> bool:
     return True
 
 
-def with_absolute_paths(
-    config: dict, root: str | Path, *, sources=(), workflow_dir: str | Path | None = None, check: bool = False
-) -> dict:
+def with_absolute_paths(config: dict, root: str | Path, *, sources=(), check: bool = False) -> dict:
     """A copy of `config` with every relative path made absolute (see "Paths" above): data folders,
-    the tokenizer corpus (default: the demo data beside the workflow), a local model folder, reported
+    the tokenizer corpus (default: the shipped demo data, lmdeck.resources), a local model folder, reported
     CSVs, local paper PDFs, the template folder. `root`: where paths resolve when `sources` (from
-    config_sources) do not say; `workflow_dir`: the workflow's folder (default: this checkout's).
+    config_sources) do not say.
     check: a folder (or reported CSV written relative) that does not exist is a ConfigError naming
     the field, the absolute path and, for a relative one, the folder it was resolved against."""
     import copy
@@ -265,7 +276,7 @@ def with_absolute_paths(
             build["corpus"] = (
                 resolve(build["corpus"], ("models",), f"models[{i}].build.corpus", "folder")
                 if "corpus" in build
-                else str(default_corpus(workflow_dir))
+                else str(default_corpus())
             )
         elif isinstance(model.get("path"), str):
             written = model["path"]

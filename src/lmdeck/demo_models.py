@@ -13,20 +13,20 @@ import json
 import shutil
 from pathlib import Path
 
+from lmdeck import resources
+
 # Small shapes: a few hundred k parameters, fast on two CPU cores.
 ARCHITECTURES = {
     "llama": ("LlamaConfig", "LlamaForCausalLM"),
     "qwen2": ("Qwen2Config", "Qwen2ForCausalLM"),
     "gpt_neox": ("GPTNeoXConfig", "GPTNeoXForCausalLM"),
 }
-# The tokenizer corpus of a `build:` entry that names none: the demo data shipped beside the workflow,
-# found from the workflow's folder (lmdeck.config.with_absolute_paths), never the working directory.
-DEFAULT_CORPUS = Path("data") / "demo"
-CHECKOUT = Path(__file__).resolve().parents[2]
 
 
-def default_corpus(workflow_dir: str | Path | None = None) -> Path:
-    return Path(workflow_dir or CHECKOUT).absolute() / DEFAULT_CORPUS
+def default_corpus() -> Path:
+    """The tokenizer corpus of a `build:` entry that names none: the shipped demo data, found
+    through the package (lmdeck.resources), never the working directory."""
+    return resources.demo_data()
 
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|pad|>"]

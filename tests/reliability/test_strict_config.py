@@ -297,3 +297,10 @@ def test_a_model_folder_needs_weights_but_a_hub_id_is_left_to_the_harness(tmp_pa
     lmconfig.validate(config)
     config["models"][1]["path"] = "org/some-model"
     lmconfig.validate(config)
+
+
+def test_an_unknown_section_stops_the_parse_listing_the_ones_there(tmp_path):
+    config = absolutize(default_config())
+    config["report"]["sections"] = ["title", "results", "conclusions"]
+    output = refused(run_snakemake(tmp_path, config, "-n"), "report.sections[2]: no template for section 'conclusions'")
+    assert "sections available: " in output and "results" in output.split("sections available: ")[1]
