@@ -34,7 +34,7 @@ report: setup
 	snakemake --cores $(CORES) all export
 
 test: setup
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The gates of .ci/run: Python lint and format, Snakefile format, Snakemake's own lint, the layers contract.
 lint: setup

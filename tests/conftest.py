@@ -81,12 +81,3 @@ def workflow(tmp_path_factory):
     assert proc.returncode == 0, proc.stderr[-5000:]
     return {"dir": workdir, "config": full, "first": first, "proc": proc, "templates": templates}
 
-
-def pytest_collection_modifyitems(items):
-    """`make test` runs on two workers (pytest-xdist, `--dist loadgroup`). A test file stays on one
-    worker (its module fixtures are built once), and every file with a test that reads the session's
-    finished `workflow` run joins one group, so that run is made once, not once per worker."""
-    files = {item: item.nodeid.split("::")[0] for item in items}
-    on_workflow = {files[item] for item in items if "workflow" in getattr(item, "fixturenames", ())}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group("workflow" if files[item] in on_workflow else files[item]))
