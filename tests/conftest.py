@@ -80,4 +80,3 @@ def workflow(tmp_path_factory):
     proc = run_snakemake(workdir, first, "all", "export")
     assert proc.returncode == 0, proc.stderr[-5000:]
     return {"dir": workdir, "config": full, "first": first, "proc": proc, "templates": templates}
-
