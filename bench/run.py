@@ -259,9 +259,10 @@ def write_config(workdir: Path, config: dict) -> Path:
     return path
 
 
-def snakemake(workdir: Path, config: dict, *args: str, log_name: str, timeout: float = 900) -> dict:
+def snakemake_cmd(workdir: Path, config: dict, *args: str) -> list:
+    """The workflow on `config` (written into `workdir`), run there on two cores."""
     cfg = write_config(workdir, config)
-    cmd = [
+    return [
         BIN / "snakemake",
         "-s",
         ROOT / "Snakefile",
@@ -273,6 +274,10 @@ def snakemake(workdir: Path, config: dict, *args: str, log_name: str, timeout: f
         "2",
         *args,
     ]
+
+
+def snakemake(workdir: Path, config: dict, *args: str, log_name: str, timeout: float = 900) -> dict:
+    cmd = snakemake_cmd(workdir, config, *args)
     run = measure(cmd, workdir, workdir.parent / "logs" / f"{log_name}.log", timeout)
     run["jobs"] = jobs_from_log(run["text"])
     if run["rc"] != 0:
@@ -756,19 +761,7 @@ def without_slurm_plugin(tmp: Path, workdir: Path, config: dict, *args: str, rep
     shim = tmp / "hide_slurm_plugin"
     shim.mkdir(exist_ok=True)
     (shim / "sitecustomize.py").write_text(HIDE_SLURM_PLUGIN)
-    cfg = write_config(workdir, config)
-    cmd = [
-        BIN / "snakemake",
-        "-s",
-        ROOT / "Snakefile",
-        "--directory",
-        workdir,
-        "--configfile",
-        cfg,
-        "--cores",
-        "2",
-        *args,
-    ]
+    cmd = snakemake_cmd(workdir, config, *args)
     extra = {"PYTHONPATH": os.pathsep.join(filter(None, [str(shim), os.environ.get("PYTHONPATH", "")]))}
     runs = [
         measure(cmd, workdir, tmp / "logs" / f"noslurm_{workdir.name}_{i}.log", extra_env=extra) for i in range(repeat)

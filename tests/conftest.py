@@ -37,24 +37,21 @@ def jobs_run(proc) -> list[str]:
     ]
 
 
+def snakemake_on(
+    workdir: Path, config_file: Path, *args: str, cores: str = "2", extra_env: dict | None = None, timeout: int = 900
+) -> subprocess.CompletedProcess:
+    """The repository's workflow run in `workdir` with the config file as written."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(extra_env or {})}
+    cmd = [str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), "--directory", str(workdir)]
+    cmd += ["--configfile", str(config_file), "--cores", cores, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+
+
 def run_snakemake(workdir: Path, config: dict, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     workdir.mkdir(parents=True, exist_ok=True)
     config_file = workdir / "config.yaml"
     config_file.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    cmd = [
-        str(BIN / "snakemake"),
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config_file),
-        "--cores",
-        "2",
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    return snakemake_on(workdir, config_file, *args, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import BIN, ROOT
+from conftest import BIN, snakemake_on
 
 # A sitecustomize, put first on PYTHONPATH, runs in every Python process the test starts (Snakemake
 # itself, and any Python it starts). It notes that it is loaded, and notes then refuses every network
@@ -83,25 +83,11 @@ def parse(workdir: Path, config_file: Path, net_log: Path, *args: str) -> subpro
     shim = net_log.parent / "audit-hook"
     shim.mkdir(exist_ok=True)
     (shim / "sitecustomize.py").write_text(AUDIT_HOOK, encoding="utf-8")
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    extra = {
         "LMDECK_TEST_NET_LOG": str(net_log),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(shim), os.environ.get("PYTHONPATH")])),
     }
-    cmd = [
-        str(BIN / "snakemake"),
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config_file),
-        "--cores",
-        "2",
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    return snakemake_on(workdir, config_file, *args, extra_env=extra, timeout=300)
 
 
 def test_dry_run_and_lint_change_nothing_and_stay_offline(workflow, tmp_path):

@@ -8,7 +8,6 @@ that turns the config into what a harness job needs.
 from __future__ import annotations
 
 import os
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,10 +45,6 @@ def load(path: str | Path) -> dict:
 
 def check(config: dict) -> None:
     for section in ("models", "benchmarks"):
-        names = Counter(entry["name"] for entry in config[section])
-        for name, count in names.items():
-            if count > 1:
-                raise ConfigError(f"{section}: duplicate name {name!r} ({count} entries)")
         # Names become folders, task names and table keys: two that differ only in case or
         # -/_/. would share them (a case-insensitive file system, the harness's task registry).
         try:

@@ -52,6 +52,18 @@ def read_jsonl(path: str | Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def _update(digest, path: str | Path) -> None:
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    _update(digest, path)
+    return digest.hexdigest()
+
+
 def sha256_files(paths: Iterable[str | Path], root: str | Path | None = None) -> str:
     """One digest over several files: each file's relative name and bytes, in sorted order."""
     digest = hashlib.sha256()
@@ -59,9 +71,7 @@ def sha256_files(paths: Iterable[str | Path], root: str | Path | None = None) ->
     for path in paths:
         name = str(path.relative_to(root)) if root else path.name
         digest.update(name.encode() + b"\0")
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+        _update(digest, path)
         digest.update(b"\0")
     return digest.hexdigest()
 

@@ -32,6 +32,8 @@ def refuse_collisions(
     for item in items:
         k = key(name(item))
         if k in seen:
+            if name(seen[k]) == name(item):
+                raise NameCollision(f"{what}: duplicate name {name(item)!r}: {describe(seen[k])} and {describe(item)}")
             raise NameCollision(
                 f"{what}: {describe(seen[k])} and {describe(item)} collide "
                 f"(names are compared ignoring case and -/_/./space); rename one"

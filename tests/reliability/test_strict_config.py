@@ -2,14 +2,13 @@
 or by the config/scores functions themselves, each naming the field, file and line:
 duplicate keys, alias bombs, names that collide, bad or ambiguous reported CSVs, empty model folders."""
 
-import os
 import subprocess
 import time
 
 import pytest
 import yaml
 
-from conftest import BIN, ROOT, absolutize, default_config, run_snakemake
+from conftest import ROOT, absolutize, default_config, run_snakemake, snakemake_on
 from lmdeck import config as lmconfig
 from lmdeck import scores, strict_yaml
 
@@ -27,20 +26,7 @@ def dry_run_text(workdir, text: str) -> subprocess.CompletedProcess:
     workdir.mkdir(parents=True, exist_ok=True)
     config_file = workdir / "config.yaml"
     config_file.write_text(text, encoding="utf-8")
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    cmd = [
-        str(BIN / "snakemake"),
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config_file),
-        "--cores",
-        "1",
-        "-n",
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    return snakemake_on(workdir, config_file, "-n", cores="1", timeout=300)
 
 
 def refused(proc, *expected: str) -> str:

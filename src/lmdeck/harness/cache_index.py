@@ -11,7 +11,6 @@ who rewrites the index as well.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -27,17 +26,11 @@ def index_path(bench_dir: Path) -> Path:
     return bench_dir.parent / INDEX_DIR / f"{bench_dir.name}.json"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def file_digests(bench_dir: Path) -> dict[str, str]:
     bench_dir = Path(bench_dir)
-    return {p.relative_to(bench_dir).as_posix(): _sha256(p) for p in sorted(bench_dir.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(bench_dir).as_posix(): fileio.sha256_file(p) for p in sorted(bench_dir.rglob("*")) if p.is_file()
+    }
 
 
 def record(bench_dir: Path) -> None:
