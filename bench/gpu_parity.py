@@ -32,63 +32,57 @@ def main() -> int:
 
     from lmdeck import config as lmconfig
     from lmdeck.demo_models import build_model
+    from lmdeck.settings import (
+        Benchmark,
+        Build,
+        JobBenchmark,
+        JobModel,
+        JobSpec,
+        Limits,
+        NativeRun,
+        PrepareSpec,
+        with_schema_defaults,
+    )
     from lmdeck.harness import lmeval
     from lmdeck.prepare import prepare
 
     work = Path(tempfile.mkdtemp(prefix="lmdeck-parity-"))
-    model_dir = build_model(work / "demo-llama", "llama", ROOT / "data" / "demo", seed=1)
+    model_dir = build_model(work / "demo-llama", Build.with_defaults("llama", corpus=ROOT / "data" / "demo", seed=1))
     benches = []
     for name, fmt, shots in BENCHMARKS:
         entry = {"name": name, "category": "exams", "harness": "lm-eval", "format": fmt, "shots": shots}
-        run = lmconfig.harness_run(entry, "lm-eval")
+        run = lmconfig.harness_run(Benchmark.from_dict(with_schema_defaults(entry, "benchmarks")), "lm-eval")
+        folder = str(ROOT / "data" / "demo" / fmt)
         prepare(
-            {
-                "name": name,
-                "format": fmt,
-                "folder": str(ROOT / "data" / "demo" / fmt),
-                "runs": [{"harness": "lm-eval", "variant": run.variant, "shots": shots}],
-            },
+            PrepareSpec(name, fmt, folder, (NativeRun("lm-eval", run.variant, shots),), Limits.default()),
             work / "data" / name,
         )
         benches.append(
-            {
-                "name": name,
-                "format": fmt,
-                "variant": run.variant,
-                "shots": shots,
-                "metric": run.metric,
-                "aggregation": run.aggregation,
-                "builtin": False,
-                "max_gen_toks": 32,
-                "data": str(work / "data" / name / "lm-eval" / run.variant),
-            }
+            JobBenchmark(
+                name=name,
+                format=fmt,
+                variant=run.variant,
+                shots=shots,
+                metric=run.metric,
+                aggregation=run.aggregation,
+                max_gen_toks=32,
+                data=str(work / "data" / name / "lm-eval" / run.variant),
+                builtin=False,
+            )
         )
 
     report = {"device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none", "runs": {}}
     scores = {}
     first, second = args.devices.split(",")
     for device in (first, second):
-        spec = {
-            "harness": "lm-eval",
-            "allow_code_execution": False,
-            "code_timeout_s": 10,
-            "benchmarks": benches,
-            "model": {
-                "name": "demo-llama",
-                "path": str(model_dir),
-                "dtype": "float32",
-                "device": device,
-                "batch_size": 16,
-                "kind": "base",
-            },
-        }
+        model = JobModel.with_defaults("demo-llama", str(model_dir), dtype="float32", device=device, batch_size=16)
+        spec = JobSpec("lm-eval", model, tuple(benches), allow_code_execution=False, code_timeout_s=10)
         manifest = work / f"run-{len(scores)}" / "manifest.json"
         start = time.perf_counter()
         lmeval.run(spec, manifest)
         seconds = time.perf_counter() - start
         scores[device] = {
-            b["name"]: [round(r["score"], 4) for r in lmeval.parse(manifest.parent / b["name"], b["metric"])]
-            for b in benches
+            b.name: [round(r["score"], 4) for r in lmeval.parse(manifest.parent / b.name, b.metric)] for b in benches
         }
         report["runs"][device] = {"seconds": round(seconds, 2), "scores": scores[device]}
     diffs = [abs(a - b) for name in scores[first] for a, b in zip(scores[first][name], scores[second][name])]

@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -298,37 +299,38 @@ def naive_inputs(source: Path, config: dict, out: Path) -> dict:
     from lmdeck import config as lmconfig
     from lmdeck.harness import lmeval, opencompass
 
-    models = [m["name"] for m in config["models"]]
-    lm = [b["name"] for b in lmconfig.benchmarks_for(config, "lm-eval")]
-    oc = [b["name"] for b in lmconfig.benchmarks_for(config, "opencompass")]
+    settings = lmconfig.validate(copy.deepcopy(config))
+    models = [m.name for m in settings.models]
+    lm = [b.name for b in settings.benchmarks_for("lm-eval")]
+    oc = [b.name for b in settings.benchmarks_for("opencompass")]
     for model in models:
         for harness in ("opencompass", "lm-eval"):
-            spec = lmconfig.job_spec(config, model, harness)
-            if (source / spec["model"]["path"]).is_dir():  # a built demo model: its folder in that run
-                spec["model"] = {**spec["model"], "path": str(source / spec["model"]["path"])}
-            for bench in spec["benchmarks"]:
-                bench = {**bench, "data": str(source / bench["data"])}
+            spec = lmconfig.job_spec(settings, model, harness)
+            if (source / spec.model.path).is_dir():  # a built demo model: its folder in that run
+                spec = replace(spec, model=replace(spec.model, path=str(source / spec.model.path)))
+            for bench in spec.benchmarks:
+                bench = replace(bench, data=str(source / bench.data))
                 folder = out / "configs" / model
                 if harness == "opencompass":
-                    job = folder / bench["name"]
+                    job = folder / bench.name
                     job.mkdir(parents=True, exist_ok=True)
-                    config_path = opencompass.write_config({**spec, "benchmarks": [bench]}, [bench], job)
-                    config_path.rename(folder / f"{bench['name']}.py")
+                    config_path = opencompass.write_config(replace(spec, benchmarks=(bench,)), [bench], job)
+                    config_path.rename(folder / f"{bench.name}.py")
                     job.rmdir()
                 else:
                     gen = lmeval.gen_kwargs(bench) or ""
-                    (folder / f"{bench['name']}.lmeval").write_text(
-                        f"tasks_dir={shlex.quote(bench['data'])}\ngen_kwargs={shlex.quote(gen)}\n"
+                    (folder / f"{bench.name}.lmeval").write_text(
+                        f"tasks_dir={shlex.quote(bench.data)}\ngen_kwargs={shlex.quote(gen)}\n"
                     )
-    first = config["models"][0]
+    first = settings.models[0]
     env = {
         "MODELS": " ".join(models),
         "LMEVAL_BENCHMARKS": " ".join(lm),
         "OPENCOMPASS_BENCHMARKS": " ".join(oc),
-        "DTYPE": str(first.get("dtype", "auto")),
-        "BATCH_SIZE": str(first.get("batch_size", 8)),
+        "DTYPE": str(first.dtype),
+        "BATCH_SIZE": str(first.batch_size),
     }
-    if config.get("allow_code_execution"):
+    if settings.allow_code_execution:
         # lm-eval's humaneval loads its code_eval metric at import: lmdeck's offline copy, as lmdeck's job uses it.
         cache = source / "results" / "hf_modules"
         env.update(
@@ -514,13 +516,11 @@ def naive_plan(config: dict) -> list[tuple[str, str, str]]:
     """(harness, model, benchmark) in naive_loop.sh's order."""
     from lmdeck import config as lmconfig
 
-    lm = [b["name"] for b in lmconfig.benchmarks_for(config, "lm-eval")]
-    oc = [b["name"] for b in lmconfig.benchmarks_for(config, "opencompass")]
+    settings = lmconfig.validate(copy.deepcopy(config))
+    lm = [b.name for b in settings.benchmarks_for("lm-eval")]
+    oc = [b.name for b in settings.benchmarks_for("opencompass")]
     return [
-        (h, m["name"], b)
-        for m in config["models"]
-        for h, names in (("opencompass", oc), ("lm-eval", lm))
-        for b in names
+        (h, m.name, b) for m in settings.models for h, names in (("opencompass", oc), ("lm-eval", lm)) for b in names
     ]
 
 

@@ -3,6 +3,7 @@ import json
 import os
 import re
 import sys
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from lmdeck import config as lmconfig
 from lmdeck import formats, strict_yaml
 from lmdeck import reported as lmreported
 from lmdeck.harness import common as harness_common
+from lmdeck.settings import ReportSpec
 
 # Snakemake's YAML loader keeps the last of two equal keys and accepts alias bombs (which blow up
 # whatever walks the config later): re-read its config files strictly first (lmdeck.strict_yaml).
@@ -28,8 +30,10 @@ config.update(
         sources=lmconfig.config_sources(workflow.configfiles, workflow.config_settings.config, workflow.basedir),
     )
 )
-lmconfig.check(config)
-lmreported.check(config)  # the reported CSVs: a bad one stops `snakemake -n`, not only the merge
+# The typed config (lmdeck.settings) every rule below reads, checked across fields: a config
+# mistake that needs no model stops the parse (and `snakemake -n`) here, naming the field.
+SETTINGS = lmconfig.settings(config)
+lmreported.check(SETTINGS)  # the reported CSVs: a bad one stops `snakemake -n`, not only the merge
 
 
 # Harness jobs record a failed benchmark instead of failing when the run keeps going, so
@@ -48,8 +52,8 @@ def _keep_going():
 # setdefault: a job-side Snakemake (SLURM) inherits the submitting run's choice.
 os.environ.setdefault("LMDECK_KEEP_GOING", "1" if _keep_going() else "0")
 
-MODELS = [m["name"] for m in config["models"]]
-LOCAL_BENCHMARKS = [b["name"] for b in config["benchmarks"] if lmconfig.is_local_data(b)]
+MODELS = [m.name for m in SETTINGS.models]
+LOCAL_BENCHMARKS = [b.name for b in SETTINGS.benchmarks if b.is_local]
 
 
 wildcard_constraints:
@@ -57,35 +61,35 @@ wildcard_constraints:
     benchmark="[A-Za-z0-9][A-Za-z0-9._-]*",
 
 
-def benchmark_by_name(name):
-    return next(b for b in config["benchmarks"] if b["name"] == name)
-
-
 def data_files(wildcards):
     """The benchmark's own files, so editing one reruns its preparation; a folder without any of
     them, or a file over `limits.max_file_mib`, stops the run here (lmdeck.prepare.input_files)."""
     from lmdeck.prepare import input_files
 
-    bench = benchmark_by_name(wildcards.benchmark)
-    if not lmconfig.is_local_data(bench):
+    bench = SETTINGS.benchmark(wildcards.benchmark)
+    if not bench.is_local:
         return []
-    return input_files(lmconfig.prepare_spec(config, bench))
+    return input_files(lmconfig.prepare_spec(SETTINGS, bench))
+
+
+def prepare_spec_json(wildcards):
+    """The data step's spec (lmdeck.settings.PrepareSpec), its rerun trigger."""
+    spec = lmconfig.prepare_spec(SETTINGS, SETTINGS.benchmark(wildcards.benchmark))
+    return json.dumps(asdict(spec), sort_keys=True)
 
 
 def corpus_files(wildcards):
-    build = lmconfig.model_by_name(config, wildcards.model)["build"]
-    return sorted(str(p) for p in Path(build["corpus"]).rglob("*") if p.is_file())  # absolute (above)
+    build = SETTINGS.model(wildcards.model).build
+    return sorted(str(p) for p in Path(build.corpus).rglob("*") if p.is_file())  # absolute (above)
 
 
 def harness_inputs(harness):
     """A harness job needs its built model (if any) and its benchmarks' prepared data."""
 
     def inputs(wildcards):
-        model = lmconfig.model_by_name(config, wildcards.model)
-        files = {
-            "data": [f"{lmconfig.DATA_DIR}/{b['name']}/data.json" for b in lmconfig.benchmarks_for(config, harness)]
-        }
-        if "build" in model:
+        model = SETTINGS.model(wildcards.model)
+        files = {"data": [f"{lmconfig.DATA_DIR}/{b.name}/data.json" for b in SETTINGS.benchmarks_for(harness)]}
+        if model.build is not None:
             files["model"] = lmconfig.model_path(model)
         return files
 
@@ -103,8 +107,8 @@ def job_spec_json(harness):
     def spec(wildcards):
         manifest = f"results/raw/{harness}/{wildcards.model}/manifest.json"
         job = {
-            **lmconfig.job_spec(config, wildcards.model, harness),
-            **harness_common.run_controls(manifest, config.get("rerun", "none"), _RERUN_REQUESTED),
+            **lmconfig.job_spec(SETTINGS, wildcards.model, harness).to_dict(),
+            **harness_common.run_controls(manifest, SETTINGS.rerun, _RERUN_REQUESTED),
         }
         return json.dumps(job, sort_keys=True)
 
@@ -112,7 +116,7 @@ def job_spec_json(harness):
 
 
 def manifests():
-    return [f"results/raw/{h}/{m}/manifest.json" for h in lmconfig.harnesses_in_use(config) for m in MODELS]
+    return [f"results/raw/{h}/{m}/manifest.json" for h in SETTINGS.harnesses_in_use() for m in MODELS]
 
 
 def announce_failed_jobs():
@@ -130,15 +134,7 @@ announce_failed_jobs()
 
 def report_spec():
     """What the merge and table steps need from the config (also their rerun trigger)."""
-    return json.dumps(
-        {
-            "models": config["models"],
-            "benchmarks": config["benchmarks"],
-            "reported": config.get("reported", []),
-            "tolerance": config["report"].get("tolerance", 5),
-        },
-        sort_keys=True,
-    )
+    return json.dumps(ReportSpec.of(config), sort_keys=True)
 
 
 REPORT = config["report"]["name"]

@@ -12,7 +12,7 @@ rule prepare_data:
     benchmark:
         "benchmarks/prepare_data/{benchmark}.tsv"
     params:
-        spec=lambda wc: json.dumps(lmconfig.prepare_spec(config, benchmark_by_name(wc.benchmark)), sort_keys=True),
+        spec=prepare_spec_json,
         out_dir=lambda wc: f"{lmconfig.DATA_DIR}/{wc.benchmark}",
     shell:
         "lmdeck --log {log:q} prepare-data --spec {params.spec:q} --out-dir {params.out_dir:q}"

@@ -19,7 +19,7 @@ for _harness in HARNESSES:
             f"benchmarks/{_harness.replace('-', '_')}/{{model}}.tsv"
         threads: 1
         resources:
-            gpu=lambda wc: lmconfig.model_by_name(config, wc.model)["gpus"],
+            gpu=lambda wc: SETTINGS.model(wc.model).gpus,
         params:
             spec=job_spec_json(_harness),
         shell:

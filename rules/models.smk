@@ -11,6 +11,6 @@ rule build_model:
     benchmark:
         "benchmarks/build_model/{model}.tsv"
     params:
-        build=lambda wc: json.dumps(lmconfig.model_by_name(config, wc.model)["build"], sort_keys=True),
+        build=lambda wc: json.dumps(asdict(SETTINGS.model(wc.model).build), sort_keys=True),
     shell:
         "lmdeck --log {log:q} build-model --spec {params.build:q} --out {output:q}"

@@ -4,7 +4,7 @@
 rule merge_scores:
     input:
         manifests=manifests(),
-        reported=[r["file"] for r in config.get("reported", [])],
+        reported=[r.file for r in SETTINGS.reported],
     output:
         csv=report("results/scores.csv", caption="../report/scores.rst", category="Scores"),
         parquet="results/scores.parquet",

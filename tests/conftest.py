@@ -57,9 +57,10 @@ def run_snakemake(workdir: Path, config: dict, *args: str, timeout: int = 900) -
 @pytest.fixture(scope="session")
 def demo_model_dir(tmp_path_factory) -> Path:
     from lmdeck.demo_models import build_model
+    from lmdeck.settings import Build
 
     out = tmp_path_factory.mktemp("models") / "demo-llama"
-    return build_model(out, "llama", ROOT / "data" / "demo", seed=1)
+    return build_model(out, Build.with_defaults("llama", corpus=ROOT / "data" / "demo", seed=1))
 
 
 @pytest.fixture(scope="session")

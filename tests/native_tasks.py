@@ -23,27 +23,25 @@ def first_prompt(task) -> str:
     return task.instances[0].args[0]
 
 
-def data_step(name: str, fmt, harness: str, variant, records, root: Path, **extra) -> dict:
+def data_step(name: str, fmt, harness: str, variant, records, root: Path, max_gen_toks: int | None = None):
     """What lmdeck's data step leaves for ``records`` (already read and cut by the test) under
     ``root/<name>``, and the job spec's entry for that benchmark (as lmdeck.config.job_spec has it)."""
     from lmdeck.prepare import write_all
+    from lmdeck.settings import JobBenchmark, Limits, NativeRun, PrepareSpec
 
     shots = variant.shots[0]
-    spec = {
-        "name": name,
-        "format": fmt.name,
-        "folder": str(root / name),
-        "runs": [{"harness": harness, "variant": variant.variant, "shots": shots}],
-    }
+    spec = PrepareSpec(
+        name, fmt.name, str(root / name), (NativeRun(harness, variant.variant, shots),), Limits.default()
+    )
     write_all(spec, fmt, records, [], "x", False, root / name)
-    return {
-        "name": name,
-        "format": fmt.name,
-        "variant": variant.variant,
-        "shots": shots,
-        "metric": variant.metric,
-        "aggregation": variant.aggregation,
-        "data": str(root / name / harness / variant.variant),
-        "builtin": False,
-        **extra,
-    }
+    return JobBenchmark(
+        name=name,
+        format=fmt.name,
+        variant=variant.variant,
+        shots=shots,
+        metric=variant.metric,
+        aggregation=variant.aggregation,
+        max_gen_toks=max_gen_toks,
+        data=str(root / name / harness / variant.variant),
+        builtin=False,
+    )

@@ -84,9 +84,9 @@ def test_dag_config_validates_against_the_schema(bench, data):
     assert all(m["path"].startswith("org/model-") for m in cfg["models"])
     checked = lmconfig.validate(copy.deepcopy(cfg))  # raises on any schema or cross-field problem
     if data == "builtin":
-        assert all(b["data"] == "builtin" for b in checked["benchmarks"])
+        assert all(not b.is_local for b in checked.benchmarks)
     else:
-        assert all(Path(b["data"]).is_dir() for b in checked["benchmarks"])
+        assert all(Path(b.data).is_dir() for b in checked.benchmarks)
 
 
 def test_default_config_made_absolute_still_validates(bench):
@@ -149,8 +149,9 @@ def test_naive_inputs_write_one_config_per_model_and_benchmark(bench, workflow, 
 def test_naive_plan_follows_the_loop_order_and_extrapolates_the_rest(bench):
     cfg = bench.absolutize(bench.default_config())
     plan = bench.naive_plan(cfg)
-    n_oc = len(lmconfig.benchmarks_for(cfg, "opencompass"))
-    per_model = n_oc + len(lmconfig.benchmarks_for(cfg, "lm-eval"))
+    checked = lmconfig.validate(copy.deepcopy(cfg))
+    n_oc = len(checked.benchmarks_for("opencompass"))
+    per_model = n_oc + len(checked.benchmarks_for("lm-eval"))
     assert len(plan) == len(cfg["models"]) * per_model
     assert plan[0] == ("opencompass", cfg["models"][0]["name"], "MMLU")  # naive_loop.sh's order
     assert plan[n_oc] == ("lm-eval", cfg["models"][0]["name"], "MMLU")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import SHARED, absolutize, default_config, run_snakemake
-from lmdeck import config as lmconfig
+from lmdeck.settings import harness_list
 from lmdeck import formats
 
 pytestmark = pytest.mark.slow
@@ -60,7 +60,7 @@ def test_every_benchmark_measured_with_all_items(benchdata_run):
     samples = pd.read_parquet(tmp_path / "results" / "samples.parquet")
     for bench in config["benchmarks"]:
         items = evaluated(bench)
-        for harness in lmconfig.harness_list(bench):
+        for harness in harness_list(bench["harness"]):
             row = headline.loc[(bench["name"], harness)]
             assert row["n"] == len(items), (bench["name"], harness)
             assert 0 <= row["score"] <= 100

@@ -38,7 +38,7 @@ def raw_config() -> dict:
 
 
 @pytest.fixture(scope="module")
-def config() -> dict:
+def config():
     return lmconfig.validate(raw_config())  # schema defaults + cross-field checks, as the workflow does
 
 
@@ -54,8 +54,8 @@ def check_golden(name: str, text: str) -> None:
 
 
 def test_models_and_benchmarks_are_the_reports(config):
-    models = {m["name"]: m for m in config["models"]}
-    assert {m["path"] for m in models.values()} == {
+    models = {m.name: m for m in config.models}
+    assert {m.path for m in models.values()} == {
         "vivo-ai/BlueLM-7B-Base",
         "meta-llama/Llama-2-7b-hf",
         "baichuan-inc/Baichuan2-7B-Base",
@@ -65,10 +65,10 @@ def test_models_and_benchmarks_are_the_reports(config):
         "baichuan-inc/Baichuan2-7B-Chat",
     }
     for model in models.values():
-        assert (model["dtype"], model["device"], model["gpus"], model["batch_size"]) == ("bfloat16", "cuda", 1, "auto")
-        assert model["trust_remote_code"] == model["path"].startswith(("vivo-ai/", "baichuan-inc/", "THUDM/")), model
-        assert model.get("reported_as"), model["name"]
-    assert {n for n, m in models.items() if m["kind"] == "chat"} == {
+        assert (model.dtype, model.device, model.gpus, model.batch_size) == ("bfloat16", "cuda", 1, "auto")
+        assert model.trust_remote_code == model.path.startswith(("vivo-ai/", "baichuan-inc/", "THUDM/")), model
+        assert model.reported_as, model.name
+    assert {n for n, m in models.items() if m.kind == "chat"} == {
         "bluelm-7b-chat",
         "llama2-7b-chat",
         "baichuan2-7b-chat",
@@ -76,12 +76,12 @@ def test_models_and_benchmarks_are_the_reports(config):
     }
     # Every model is compared with a row of the reported table it lands in.
     reported = {}
-    for entry in config["reported"]:
-        with open(ROOT / "config" / entry["file"], encoding="utf-8") as f:
-            reported[entry["table"]] = {line.split(",", 1)[0] for line in f.readlines()[1:]}
+    for entry in config.reported:
+        with open(ROOT / "config" / entry.file, encoding="utf-8") as f:
+            reported[entry.table] = {line.split(",", 1)[0] for line in f.readlines()[1:]}
     for model in models.values():
-        assert model["reported_as"] in reported[model["kind"]], model["name"]
-    shots = {b["name"]: b["shots"] for b in config["benchmarks"]}
+        assert model.reported_as in reported[model.kind], model.name
+    shots = {b.name: b.shots for b in config.benchmarks}
     assert shots == {
         "MMLU": 5,
         "C-Eval": 5,
@@ -93,10 +93,10 @@ def test_models_and_benchmarks_are_the_reports(config):
         "HumanEval": 0,
         "BBH": 3,
     }
-    assert all(b["data"] == "builtin" for b in config["benchmarks"])
+    assert all(not b.is_local for b in config.benchmarks)
     variants = {
-        (b["name"], r.harness, kind): r.variant
-        for b in config["benchmarks"]
+        (b.name, r.harness, kind): r.variant
+        for b in config.benchmarks
         for kind in ("base", "chat")
         for r in lmconfig.harness_runs(b, kind=kind)
     }
@@ -105,9 +105,9 @@ def test_models_and_benchmarks_are_the_reports(config):
     assert variants[("C-Eval", "opencompass", "chat")] == "ceval_gen"
     assert variants[("MATH", "lm-eval", "base")] == "minerva_math"
     assert variants[("BBH", "lm-eval", "base")] == "bbh_cot_fewshot"
-    assert config["allow_code_execution"] is True
+    assert config.allow_code_execution is True
     assert (
-        config["report"]["abstract"]
+        config.report["abstract"]
         == yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))["report"]["abstract"]
     )
 
@@ -116,20 +116,20 @@ def test_lm_eval_tasks_exist_in_the_installed_lm_eval(config):
     from lm_eval.tasks import TaskManager
 
     known = set(TaskManager().all_tasks)
-    for bench in lmconfig.benchmarks_for(config, "lm-eval"):
+    for bench in config.benchmarks_for("lm-eval"):
         run = lmconfig.harness_run(bench, "lm-eval")
-        tasks = lmeval.builtin_tasks(formats.get(bench["format"]).variant("lm-eval", run.variant, run.shots))
-        assert tasks, f"{bench['name']}: no built-in tasks for {run.variant}"
+        tasks = lmeval.builtin_tasks(formats.get(bench.format).variant("lm-eval", run.variant, run.shots))
+        assert tasks, f"{bench.name}: no built-in tasks for {run.variant}"
         assert {task for task, _, _ in tasks.values()} <= known
 
 
 def test_opencompass_dataset_configs_exist(config):
-    for bench in lmconfig.benchmarks_for(config, "opencompass"):
+    for bench in config.benchmarks_for("opencompass"):
         for kind in ("base", "chat"):
             run = lmconfig.harness_run(bench, "opencompass", kind)
-            variant = formats.get(bench["format"]).variant("opencompass", run.variant, run.shots, kind)
+            variant = formats.get(bench.format).variant("opencompass", run.variant, run.shots, kind)
             datasets = getattr(importlib.import_module(variant.module), variant.variable, None)
-            assert isinstance(datasets, list) and datasets, f"{bench['name']}: {variant.module} has no datasets"
+            assert isinstance(datasets, list) and datasets, f"{bench.name}: {variant.module} has no datasets"
 
 
 def test_dry_run_plans_one_job_per_model_and_harness(tmp_path):
@@ -151,16 +151,18 @@ def test_dry_run_plans_one_job_per_model_and_harness(tmp_path):
 
 def test_lm_eval_job_matches_golden(config):
     spec = lmconfig.job_spec(config, MODEL, "lm-eval")
-    check_golden(f"lm_eval.{MODEL}.spec.json", json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    check_golden(
+        f"lm_eval.{MODEL}.spec.json", json.dumps(spec.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    )
     # What lm-eval is asked for: the model's arguments, and each task with its shots.
     request = {
-        "backend": spec["model"]["lm_eval"]["backend"],
-        "model_args": lmeval.model_args(spec["model"]),
-        "batch_size": spec["model"]["batch_size"],
-        "device": spec["model"]["device"],
+        "backend": spec.model.lm_eval_backend,
+        "model_args": lmeval.model_args(spec.model),
+        "batch_size": spec.model.batch_size,
+        "device": spec.model.device,
         "tasks": [
-            {"benchmark": b["name"], "variant": b["variant"], "num_fewshot": b["shots"], "metric": b["metric"]}
-            for b in spec["benchmarks"]
+            {"benchmark": b.name, "variant": b.variant, "num_fewshot": b.shots, "metric": b.metric}
+            for b in spec.benchmarks
         ],
     }
     check_golden(f"lm_eval.{MODEL}.request.json", json.dumps(request, indent=2, sort_keys=True) + "\n")
@@ -173,10 +175,10 @@ def test_opencompass_config_matches_golden_and_loads(config, tmp_path, monkeypat
 
     monkeypatch.chdir(tmp_path)
     spec = lmconfig.job_spec(config, MODEL, "opencompass")
-    for bench in lmconfig.benchmarks_for(config, "opencompass"):
-        prepare(lmconfig.prepare_spec(config, bench), Path(lmconfig.DATA_DIR) / bench["name"])
+    for bench in config.benchmarks_for("opencompass"):
+        prepare(lmconfig.prepare_spec(config, bench), Path(lmconfig.DATA_DIR) / bench.name)
     job_dir = tmp_path / "job"
-    path = opencompass.write_config(spec, spec["benchmarks"], job_dir)
+    path = opencompass.write_config(spec, spec.benchmarks, job_dir)
     text = path.read_text(encoding="utf-8").replace(str(tmp_path.resolve()), "<TMP>")
     check_golden(f"opencompass.{MODEL}.config.py", text)
 

@@ -4,6 +4,7 @@ import pytest
 
 from conftest import ROOT
 from lmdeck.demo_models import build_model
+from lmdeck.settings import Build
 from lmdeck.fileio import sha256_dir
 
 CORPUS = ROOT / "data" / "demo"
@@ -11,9 +12,9 @@ CORPUS = ROOT / "data" / "demo"
 
 @pytest.mark.parametrize("architecture", ["llama", "qwen2"])
 def test_same_seed_same_weights_other_seed_other_weights(architecture, tmp_path):
-    first = sha256_dir(build_model(tmp_path / "a", architecture, CORPUS, seed=7))
-    again = sha256_dir(build_model(tmp_path / "b", architecture, CORPUS, seed=7))
-    other = sha256_dir(build_model(tmp_path / "c", architecture, CORPUS, seed=8))
+    first = sha256_dir(build_model(tmp_path / "a", Build.with_defaults(architecture, corpus=CORPUS, seed=7)))
+    again = sha256_dir(build_model(tmp_path / "b", Build.with_defaults(architecture, corpus=CORPUS, seed=7)))
+    other = sha256_dir(build_model(tmp_path / "c", Build.with_defaults(architecture, corpus=CORPUS, seed=8)))
     assert first == again
     assert first != other
 
@@ -22,7 +23,7 @@ def test_model_loads_with_the_hf_auto_classes_and_generates(tmp_path):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    out = build_model(tmp_path / "m", "qwen2", CORPUS, seed=1)
+    out = build_model(tmp_path / "m", Build.with_defaults("qwen2", corpus=CORPUS, seed=1))
     tokenizer = AutoTokenizer.from_pretrained(out)
     model = AutoModelForCausalLM.from_pretrained(out)
     assert 1e5 < sum(p.numel() for p in model.parameters()) < 5e6  # "a few hundred k to a few M"

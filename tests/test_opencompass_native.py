@@ -13,6 +13,7 @@ import pytest
 
 import native_tasks
 
+from lmdeck.settings import JobBenchmark, JobModel, JobSpec
 from lmdeck import fileio
 from lmdeck.formats import ceval, gaokao, mmlu
 from lmdeck.formats.files import DataError
@@ -57,15 +58,15 @@ def prepare(tmp: Path, per_subtask: int | None = None, subtasks: int | None = 2)
     return benches, kept
 
 
-def job_spec(model_path: Path, benches: list[dict]) -> dict:
-    """Shaped like lmdeck.config.job_spec's."""
-    return {
-        "harness": "opencompass",
-        "model": {"name": MODEL, "path": str(model_path), "kind": "base", "device": "cpu", "batch_size": 16},
-        "benchmarks": benches,
-        "allow_code_execution": False,
-        "code_timeout_s": 10,
-    }
+def job_spec(model_path: Path, benches: list) -> JobSpec:
+    """As lmdeck.config.job_spec makes it."""
+    return JobSpec(
+        harness="opencompass",
+        model=JobModel.with_defaults(MODEL, str(model_path), batch_size=16),
+        benchmarks=tuple(benches),
+        allow_code_execution=False,
+        code_timeout_s=10,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -85,7 +86,7 @@ def test_config_is_the_native_datasets_with_only_path_and_abbr_swapped(tmp_path)
     assert [m["abbr"] for m in loaded["models"]] == [MODEL]
     seen = set()
     for bench, (name, fmt, _, variant_name, _) in zip(benches, BENCHES):
-        index = json.loads((Path(bench["data"]) / "index.json").read_text(encoding="utf-8"))
+        index = json.loads((Path(bench.data) / "index.json").read_text(encoding="utf-8"))
         native = {d["abbr"]: d for d in oc.native_datasets(fmt.opencompass[variant_name])}
         mine = [d for d in loaded["datasets"] if d["abbr"].startswith(f"{name}__")]
         assert sorted(d["abbr"][len(name) + 2 :] for d in mine) == sorted(index["datasets"])
@@ -108,7 +109,11 @@ def test_two_benchmarks_on_one_config_get_distinct_abbrs(tmp_path):
     for name in ("MMLU", "MMLU-again"):
         data = tmp_path / name
         fileio.write_json(data / "index.json", oc.write_native(fmt, variant, records, data, shots=5))
-        benches.append({"name": name, "data": str(data)})
+        benches.append(
+            JobBenchmark(
+                name, fmt.name, variant.variant, 5, variant.metric, variant.aggregation, None, str(data), False
+            )
+        )
     config = oc.write_config(job_spec(tmp_path / "model", benches), benches, tmp_path)
     abbrs = [d["abbr"] for d in Config.fromfile(str(config))["datasets"]]
     assert len(abbrs) == len(set(abbrs)) == 6
@@ -117,10 +122,10 @@ def test_two_benchmarks_on_one_config_get_distinct_abbrs(tmp_path):
 
 def test_index_shape(tmp_path):
     benches, kept = prepare(tmp_path, per_subtask=None)
-    index = json.loads((Path(benches[0]["data"]) / "index.json").read_text(encoding="utf-8"))
+    index = json.loads((Path(benches[0].data) / "index.json").read_text(encoding="utf-8"))
     assert index["module"] == "opencompass.configs.datasets.ceval.ceval_ppl"
     assert index["variable"] == "ceval_datasets" and index["shots"] == 5 and index["metric"] == "accuracy"
-    assert index["path"] == str(Path(benches[0]["data"]).resolve() / "data")
+    assert index["path"] == str(Path(benches[0].data).resolve() / "data")
     entry = index["datasets"]["ceval-advanced_mathematics"]
     assert entry == {
         "subtask": "advanced_mathematics",

@@ -14,6 +14,7 @@ import pytest
 
 import native_tasks
 
+from lmdeck.settings import JobModel, JobSpec
 from lmdeck.formats import agieval, bbh, gsm8k
 from lmdeck.formats import math as math_format
 from lmdeck.harness import opencompass as oc
@@ -87,13 +88,13 @@ def test_generation_configs_run_and_parse_item_by_item(tmp_path, request):
     benches, kept = prepare(tmp_path)
     model_dir = request.getfixturevalue("demo_model_dir")
     manifest_path = tmp_path / "raw" / "opencompass" / MODEL / "manifest.json"
-    spec = {
-        "harness": "opencompass",
-        "model": {"name": MODEL, "path": str(model_dir), "kind": "base", "device": "cpu", "batch_size": 16},
-        "benchmarks": benches,
-        "allow_code_execution": False,
-        "code_timeout_s": 10,
-    }
+    spec = JobSpec(
+        harness="opencompass",
+        model=JobModel.with_defaults(MODEL, str(model_dir), batch_size=16),
+        benchmarks=tuple(benches),
+        allow_code_execution=False,
+        code_timeout_s=10,
+    )
     oc.run(spec, manifest_path)
 
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -108,12 +109,12 @@ def test_generation_configs_run_and_parse_item_by_item(tmp_path, request):
 
     for entry, bench in zip(manifest["benchmarks"], benches):
         bench_dir = Path(entry["dir"])
-        records = {r.item_id: r for r in kept[bench["name"]]}
-        rows = oc.parse(bench_dir, bench["metric"])
-        items = oc.parse_samples(bench_dir, bench["metric"])
-        assert sum(row["n"] for row in rows) == len(items) == len(records), bench["name"]
+        records = {r.item_id: r for r in kept[bench.name]}
+        rows = oc.parse(bench_dir, bench.metric)
+        items = oc.parse_samples(bench_dir, bench.metric)
+        assert sum(row["n"] for row in rows) == len(items) == len(records), bench.name
         assert sorted(it["item_id"] for it in items) == sorted(records)
-        assert {row["shots"] for row in rows} == {bench["shots"]}
+        assert {row["shots"] for row in rows} == {bench.shots}
         for row in rows:
             mine = [it for it in items if it["task"] == row["task"]]
             assert row["n"] == len(mine) > 0
@@ -123,11 +124,11 @@ def test_generation_configs_run_and_parse_item_by_item(tmp_path, request):
             result = json.loads((bench_dir / "results" / f"{row['task']}.json").read_text(encoding="utf-8"))
             assert result[row["metric"]] == row["score"]
         for it in items:  # predictions align with item ids: the prompt holds that item's own text
-            text = records[it["item_id"]].fields[QUESTION[bench["name"]]]
+            text = records[it["item_id"]].fields[QUESTION[bench.name]]
             assert text.strip()[:40] in it["prompt"], it["item_id"]
         check_against_samples(rows, pd.DataFrame(items), bench_dir)
 
-    by_bench = {b["name"]: oc.parse(Path(e["dir"]), b["metric"]) for e, b in zip(manifest["benchmarks"], benches)}
+    by_bench = {b.name: oc.parse(Path(e["dir"]), b.metric) for e, b in zip(manifest["benchmarks"], benches)}
     assert [r["subtask"] for r in by_bench["MATH"]] == ["math"]  # one dataset: no per-type split
     assert {r["subtask"]: r["metric"] for r in by_bench["BBH"]} == {
         "boolean_expressions": "score",

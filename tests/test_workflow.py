@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from conftest import jobs_run, run_snakemake
-from lmdeck import config as lmconfig
+from lmdeck.settings import harness_list
 from lmdeck import formats
 from lmdeck.markdown import escape
 from lmdeck.harness import lmeval, opencompass
@@ -34,7 +34,7 @@ def test_every_model_benchmark_has_a_measured_row(workflow):
         (m["name"], b["name"], h)
         for m in workflow["first"]["models"]
         for b in workflow["first"]["benchmarks"]
-        for h in lmconfig.harness_list(b)
+        for h in harness_list(b["harness"])
     }
     assert set(zip(measured["model"], measured["benchmark"], measured["harness"])) == expected
     assert measured["score"].between(0, 100).all()

@@ -11,26 +11,18 @@ from lmdeck import console
 
 
 def cmd_build_model(args) -> None:
-    from lmdeck.demo_models import build_model, default_corpus
+    from lmdeck.demo_models import build_model
+    from lmdeck.settings import Build
 
-    spec = json.loads(args.spec)
-    build_model(
-        args.out,
-        spec["architecture"],
-        spec.get("corpus") or default_corpus(),
-        seed=spec.get("seed", 0),
-        hidden_size=spec.get("hidden_size", 64),
-        layers=spec.get("layers", 2),
-        heads=spec.get("heads", 4),
-        vocab_size=spec.get("vocab_size", 1024),
-    )
+    build_model(args.out, Build.from_dict(json.loads(args.spec)))
 
 
 def cmd_prepare_data(args) -> None:
     """Check a benchmark folder and write the files its native tasks read (lmdeck.prepare)."""
     from lmdeck.prepare import prepare
+    from lmdeck.settings import PrepareSpec
 
-    prepare(json.loads(args.spec), Path(args.out_dir))
+    prepare(PrepareSpec.from_dict(json.loads(args.spec)), Path(args.out_dir))
 
 
 def cmd_native_tasks(args) -> None:
@@ -41,9 +33,10 @@ def cmd_native_tasks(args) -> None:
 
 def cmd_run_harness(args) -> None:
     from lmdeck.harness import adapter
+    from lmdeck.settings import JobSpec
 
-    spec = json.loads(args.spec)
-    adapter(spec["harness"]).run(spec, Path(args.out), args.log)
+    spec = JobSpec.from_dict(json.loads(args.spec))
+    adapter(spec.harness).run(spec, Path(args.out), args.log)
 
 
 def cmd_merge_scores(args) -> None:

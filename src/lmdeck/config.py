@@ -8,12 +8,24 @@ that turns the config into what a harness job needs.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from lmdeck import formats, resources, strict_yaml
-from lmdeck.formats import HARNESSES, DataError
+from lmdeck.formats import DataError
 from lmdeck.names import NameCollision, refuse_collisions
+from lmdeck.settings import (
+    BUILTIN,
+    Benchmark,
+    Config,
+    JobBenchmark,
+    JobModel,
+    JobSpec,
+    Model,
+    NativeRun,
+    PrepareSpec,
+)
 
 SCHEMA = resources.schema()
 MODELS_DIR = "results/models"
@@ -24,18 +36,18 @@ class ConfigError(ValueError):
     """A config problem; the message starts with the offending field."""
 
 
-def validate(config: dict, schema: Path = SCHEMA) -> dict:
-    """Schema validation (with defaults) plus cross-field checks. Returns the config."""
+def validate(config: dict, schema: Path = SCHEMA) -> Config:
+    """Schema validation (which fills the schema's defaults into `config`), then the typed config
+    with the cross-field checks."""
     from snakemake.utils import validate as snakemake_validate
 
     snakemake_validate(config, str(schema), set_default=True)
-    check(config)
-    return config
+    return settings(config)
 
 
-def load(path: str | Path) -> dict:
+def load(path: str | Path) -> Config:
     """A config file read strictly (lmdeck.strict_yaml: no duplicate keys, one mapping, no alias
-    bombs), validated and checked."""
+    bombs), validated and checked. Its paths stay as written (the workflow makes them absolute)."""
     try:
         config = strict_yaml.load(path)
     except strict_yaml.StrictYAMLError as err:
@@ -43,30 +55,37 @@ def load(path: str | Path) -> dict:
     return validate(config)
 
 
-def check(config: dict) -> None:
+def settings(config: dict) -> Config:
+    """The typed config of a schema-validated one (defaults filled), checked across fields."""
+    typed = Config.from_dict(config)
+    check(typed)
+    return typed
+
+
+def check(config: Config) -> None:
     for section in ("models", "benchmarks"):
         # Names become folders, task names and table keys: two that differ only in case or
         # -/_/. would share them (a case-insensitive file system, the harness's task registry).
         try:
             refuse_collisions(
-                enumerate(config[section]),
-                name=lambda item: item[1]["name"],
+                enumerate(getattr(config, section)),
+                name=lambda item: item[1].name,
                 what=section,
-                describe=lambda item: f"{section}[{item[0]}] ({item[1]['name']})",
+                describe=lambda item: f"{section}[{item[0]}] ({item[1].name})",
             )
         except NameCollision as err:
             raise ConfigError(str(err)) from None
-    for i, model in enumerate(config["models"]):
-        if "path" not in model and "build" not in model:
-            raise ConfigError(f"models[{i}] ({model['name']}): needs `path` (hub id or folder) or `build`")
-        if "build" not in model:
-            check_model_folder(model["path"], f"models[{i}].path")
-    check_sections(config.get("report", {}))
-    for i, bench in enumerate(config["benchmarks"]):
-        where = f"benchmarks[{i}] ({bench['name']})"
-        for kind in model_kinds(config):
+    for i, model in enumerate(config.models):
+        if model.path is None and model.build is None:
+            raise ConfigError(f"models[{i}] ({model.name}): needs `path` (hub id or folder) or `build`")
+        if model.build is None:
+            check_model_folder(model.path, f"models[{i}].path")
+    check_sections(config.report)
+    for i, bench in enumerate(config.benchmarks):
+        where = f"benchmarks[{i}] ({bench.name})"
+        for kind in config.model_kinds():
             harness_runs(bench, where, kind)
-        if bench["format"] == "humaneval" and not config.get("allow_code_execution", False):
+        if bench.format == "humaneval" and not config.allow_code_execution:
             raise ConfigError(
                 f"{where}: HumanEval executes model-written code. Opt in with top-level "
                 "`allow_code_execution: true` (it then runs sandboxed, with a time limit per problem)."
@@ -77,11 +96,11 @@ def check(config: dict) -> None:
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "pytorch_model*")
 
 
-def check_sections(report: dict) -> None:
+def check_sections(report: Mapping) -> None:
     """Every slide section names a template in the report's template folder (else the packaged one)."""
     slides = Path(report.get("templates") or resources.templates()) / "slides"
     available = sorted(p.name.removesuffix(".md.j2") for p in slides.glob("*.md.j2"))
-    for i, section in enumerate(report.get("sections", [])):
+    for i, section in enumerate(report["sections"]):
         if section not in available:
             raise ConfigError(
                 f"report.sections[{i}]: no template for section {section!r} in {slides} "
@@ -114,30 +133,21 @@ class HarnessRun:
     fixed_shots: tuple[int, ...] | None
 
 
-def _per_harness(value, harness: str):
-    return value.get(harness) if isinstance(value, dict) else value
-
-
-def harness_list(bench: dict) -> list[str]:
-    harness = bench["harness"]
-    return [harness] if isinstance(harness, str) else list(harness)
-
-
-def harness_runs(bench: dict, where: str | None = None, kind: str = "base") -> list[HarnessRun]:
+def harness_runs(bench: Benchmark, where: str | None = None, kind: str = "base") -> list[HarnessRun]:
     """The benchmark's native task per harness, its defaults filled and checked against the
     format descriptor (what needs the data, e.g. how many exemplars exist, is checked by the
     data step). A ConfigError names the field and the allowed values."""
-    where = where or f"benchmarks ({bench['name']})"
-    fmt = formats.get(bench["format"])
+    where = where or f"benchmarks ({bench.name})"
+    fmt = formats.get(bench.format)
     runs = []
-    for harness in harness_list(bench):
+    for harness in bench.harnesses:
         if not fmt.variants(harness):
             offered = ", ".join(fmt.harnesses()) or "none"
             raise ConfigError(
                 f"{where}.harness: {fmt.label} has no native {harness} task (harnesses that have one: {offered})"
             )
-        shots = _per_harness(bench.get("shots"), harness)
-        name = _per_harness(bench.get("variant"), harness)
+        shots = bench.shots_for(harness)
+        name = bench.variant_for(harness)
         try:
             if shots is None:
                 shots = default_shots(fmt, harness, name, kind)
@@ -151,14 +161,13 @@ def harness_runs(bench: dict, where: str | None = None, kind: str = "base") -> l
         except DataError as err:
             field = "variant" if "variant" in str(err) else "shots"
             raise ConfigError(f"{where}.{field}: {err}") from None
-        metric = _per_harness(bench.get("metric"), harness) or task.metric
         runs.append(
             HarnessRun(
                 harness,
                 task.variant,
                 shots,
-                metric,
-                bench.get("aggregation") or task.aggregation,
+                bench.metric_for(harness) or task.metric,
+                bench.aggregation or task.aggregation,
                 formats.allowed_shots(task) and tuple(formats.allowed_shots(task)),
             )
         )
@@ -172,7 +181,7 @@ def default_shots(fmt: formats.Format, harness: str, variant: str | None, kind: 
     return shots if allowed is None or shots in allowed else max(allowed)
 
 
-def harness_run(bench: dict, harness: str, kind: str = "base") -> HarnessRun:
+def harness_run(bench: Benchmark, harness: str, kind: str = "base") -> HarnessRun:
     return next(r for r in harness_runs(bench, kind=kind) if r.harness == harness)
 
 
@@ -263,7 +272,7 @@ def with_absolute_paths(config: dict, root: str | Path, *, sources=(), check: bo
         return str(path)
 
     for i, bench in enumerate(config.get("benchmarks", [])):
-        if is_local_data(bench):
+        if bench.get("data", BUILTIN) != BUILTIN:
             bench["data"] = resolve(bench["data"], ("benchmarks",), f"benchmarks[{i}].data", "folder")
     for i, model in enumerate(config.get("models", [])):
         if isinstance(model.get("build"), dict):
@@ -293,43 +302,31 @@ def with_absolute_paths(config: dict, root: str | Path, *, sources=(), check: bo
     return config
 
 
-def model_path(model: dict) -> str:
+def model_path(model: Model) -> str:
     """Where the harnesses load the model from."""
-    if "build" in model:
-        return f"{MODELS_DIR}/{model['name']}"
-    return model["path"]
+    if model.build is not None:
+        return f"{MODELS_DIR}/{model.name}"
+    return model.path
 
 
-def is_local_data(bench: dict) -> bool:
-    return bench.get("data", "builtin") != "builtin"
-
-
-def benchmarks_for(config: dict, harness: str) -> list[dict]:
-    return [b for b in config["benchmarks"] if harness in harness_list(b)]
-
-
-def model_kinds(config: dict) -> list[str]:
-    return sorted({m.get("kind", "base") for m in config["models"]})
-
-
-def native_runs(config: dict, bench: dict) -> list[HarnessRun]:
+def native_runs(config: Config, bench: Benchmark) -> list[HarnessRun]:
     """Every (harness, variant) the models of this config need for one benchmark, once each."""
     seen: dict[tuple[str, str], HarnessRun] = {}
-    for kind in model_kinds(config):
+    for kind in config.model_kinds():
         for run in harness_runs(bench, kind=kind):
             seen.setdefault((run.harness, run.variant), run)
     return list(seen.values())
 
 
-def prepare_spec(config: dict, bench: dict) -> dict:
+def prepare_spec(config: Config, bench: Benchmark) -> PrepareSpec:
     """What the data step needs for one benchmark (also its rerun trigger)."""
-    return {
-        "name": bench["name"],
-        "format": bench["format"],
-        "folder": bench.get("data", "builtin"),
-        "runs": [{"harness": r.harness, "variant": r.variant, "shots": r.shots} for r in native_runs(config, bench)],
-        "limits": config.get("limits", {}),
-    }
+    return PrepareSpec(
+        name=bench.name,
+        format=bench.format,
+        folder=bench.data,
+        runs=tuple(NativeRun(r.harness, r.variant, r.shots) for r in native_runs(config, bench)),
+        limits=config.limits,
+    )
 
 
 def native_dir(bench_name: str, run: HarnessRun) -> str:
@@ -337,52 +334,29 @@ def native_dir(bench_name: str, run: HarnessRun) -> str:
     return f"{DATA_DIR}/{bench_name}/{run.harness}/{run.variant}"
 
 
-def harnesses_in_use(config: dict) -> list[str]:
-    return [h for h in HARNESSES if benchmarks_for(config, h)]
-
-
-def model_by_name(config: dict, name: str) -> dict:
-    for model in config["models"]:
-        if model["name"] == name:
-            return model
-    raise ConfigError(f"models: no model named {name!r}")
-
-
-def job_spec(config: dict, model_name: str, harness: str) -> dict:
+def job_spec(config: Config, model_name: str, harness: str) -> JobSpec:
     """Everything one harness job needs, and nothing else: it is also the job's rerun trigger."""
-    model = model_by_name(config, model_name)
-    model_fields = (
-        "name",
-        "revision",
-        "kind",
-        "dtype",
-        "trust_remote_code",
-        "device",
-        "gpus",
-        "batch_size",
-        "lm_eval",
-        "opencompass",
-    )
+    model = config.model(model_name)
     benches = []
-    for bench in benchmarks_for(config, harness):
-        run = harness_run(bench, harness, model.get("kind", "base"))
-        entry = {
-            "name": bench["name"],
-            "format": bench["format"],
-            "variant": run.variant,
-            "shots": run.shots,
-            "metric": run.metric,
-            "aggregation": run.aggregation,
-        }
-        if bench.get("max_gen_toks"):
-            entry["max_gen_toks"] = bench["max_gen_toks"]
-        entry["data"] = native_dir(bench["name"], run)
-        entry["builtin"] = not is_local_data(bench)
-        benches.append(entry)
-    return {
-        "harness": harness,
-        "model": {**{k: model[k] for k in model_fields if k in model}, "path": model_path(model)},
-        "benchmarks": benches,
-        "allow_code_execution": config.get("allow_code_execution", False),
-        "code_timeout_s": config.get("code_timeout_s", 10),
-    }
+    for bench in config.benchmarks_for(harness):
+        run = harness_run(bench, harness, model.kind)
+        benches.append(
+            JobBenchmark(
+                name=bench.name,
+                format=bench.format,
+                variant=run.variant,
+                shots=run.shots,
+                metric=run.metric,
+                aggregation=run.aggregation,
+                max_gen_toks=bench.max_gen_toks,
+                data=native_dir(bench.name, run),
+                builtin=not bench.is_local,
+            )
+        )
+    return JobSpec(
+        harness=harness,
+        model=JobModel.of(model, model_path(model)),
+        benchmarks=tuple(benches),
+        allow_code_execution=config.allow_code_execution,
+        code_timeout_s=config.code_timeout_s,
+    )

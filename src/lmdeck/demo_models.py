@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 from lmdeck import resources
+from lmdeck.settings import Build
 
 # Small shapes: a few hundred k parameters, fast on two CPU cores.
 ARCHITECTURES = {
@@ -81,31 +83,23 @@ def train_tokenizer(lines: list[str], vocab_size: int):
     )
 
 
-def build_model(
-    out_dir: str | Path,
-    architecture: str,
-    corpus_dir: str | Path,
-    seed: int = 0,
-    hidden_size: int = 64,
-    layers: int = 2,
-    heads: int = 4,
-    vocab_size: int = 1024,
-    max_positions: int = 2048,
-) -> Path:
-    """Write a tokenizer + random-init model to `out_dir` (replaced atomically)."""
+def build_model(out_dir: str | Path, build: Build, max_positions: int = 2048) -> Path:
+    """Write a tokenizer + random-init model to `out_dir` (replaced atomically); the tokenizer is
+    trained on `build.corpus` (default: the shipped demo data)."""
     import torch
     import transformers
 
+    architecture, hidden_size, heads = build.architecture, build.hidden_size, build.heads
     if architecture not in ARCHITECTURES:
         raise ValueError(f"build.architecture: unknown {architecture!r}; known: {sorted(ARCHITECTURES)}")
     out_dir = Path(out_dir)
-    tokenizer = train_tokenizer(corpus_lines(Path(corpus_dir)), vocab_size)
+    tokenizer = train_tokenizer(corpus_lines(Path(build.corpus or default_corpus())), build.vocab_size)
 
     config_name, model_name = ARCHITECTURES[architecture]
     shape = dict(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
-        num_hidden_layers=layers,
+        num_hidden_layers=build.layers,
         num_attention_heads=heads,
         intermediate_size=hidden_size * 4,
         max_position_embeddings=max_positions,
@@ -117,7 +111,7 @@ def build_model(
     if architecture in {"llama", "qwen2"}:
         shape["num_key_value_heads"] = heads
     config = getattr(transformers, config_name)(**shape)
-    torch.manual_seed(seed)
+    torch.manual_seed(build.seed)
     model = getattr(transformers, model_name)(config)
     model.eval()
 
@@ -126,19 +120,7 @@ def build_model(
     model.save_pretrained(tmp_dir, safe_serialization=True)
     tokenizer.save_pretrained(tmp_dir)
     (tmp_dir / "lmdeck_build.json").write_text(
-        json.dumps(
-            {
-                "architecture": architecture,
-                "seed": seed,
-                "hidden_size": hidden_size,
-                "layers": layers,
-                "heads": heads,
-                "vocab_size": vocab_size,
-            },
-            indent=2,
-            sort_keys=True,
-        )
-        + "\n"
+        json.dumps({k: v for k, v in asdict(build).items() if k != "corpus"}, indent=2, sort_keys=True) + "\n"
     )
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp_dir.rename(out_dir)

@@ -15,23 +15,24 @@ from pathlib import Path
 
 from lmdeck import fileio, formats
 from lmdeck.formats import DataError, Record
-from lmdeck.formats.files import Limits, NoDataFiles, check_file_size, refuse_collisions, require_folder, using_limits
+from lmdeck.formats.files import NoDataFiles, check_file_size, refuse_collisions, require_folder, using_limits
 from lmdeck.harness import adapter
+from lmdeck.settings import PrepareSpec
 
 
-def input_files(spec: dict) -> list[str]:
+def input_files(spec: PrepareSpec) -> list[str]:
     """The benchmark's own files (the data step's inputs, so editing one reruns it), listed when
     the workflow is parsed. Two problems stop the run there, before any job: a folder without any
     of its format's files, and a file over ``limits.max_file_mib`` (its size on disk). Any other
     problem is the data step's to report, with its file and line."""
-    if spec["folder"] == "builtin":
+    if not spec.is_local:
         return []
-    folder = Path(spec["folder"])
+    folder = Path(spec.folder)
     if not folder.is_dir():
         return [str(folder)]  # Snakemake then reports the missing folder by name
-    with using_limits(Limits.from_config(spec.get("limits"))):
+    with using_limits(spec.limits):
         try:
-            files = formats.get(spec["format"]).source_files(folder)
+            files = formats.get(spec.format).source_files(folder)
         except NoDataFiles:
             raise
         except ValueError:
@@ -41,20 +42,18 @@ def input_files(spec: dict) -> list[str]:
     return [str(f) for f in files]
 
 
-def prepare(spec: dict, out_dir: Path) -> None:
-    """``spec``: {name, format, folder ('builtin' or a path), runs: [{harness, variant, shots}],
-    limits: {max_item_kib, max_file_mib} (optional: the defaults)}."""
-    with using_limits(Limits.from_config(spec.get("limits"))):
+def prepare(spec: PrepareSpec, out_dir: Path) -> None:
+    with using_limits(spec.limits):
         _prepare(spec, Path(out_dir))
 
 
-def _prepare(spec: dict, out_dir: Path) -> None:
-    fmt = formats.get(spec["format"])
+def _prepare(spec: PrepareSpec, out_dir: Path) -> None:
+    fmt = formats.get(spec.format)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    builtin = spec["folder"] == "builtin"
-    records, files, data_sha = None, [], f"builtin:{spec['format']}"
+    builtin = not spec.is_local
+    records, files, data_sha = None, [], f"builtin:{spec.format}"
     if not builtin:
-        folder = require_folder(spec["folder"])
+        folder = require_folder(spec.folder)
         files = fmt.source_files(folder)
         for path in files:
             check_file_size(path)
@@ -84,32 +83,34 @@ def _prepare(spec: dict, out_dir: Path) -> None:
         raise
 
 
-def write_all(spec: dict, fmt: formats.Format, records, files, data_sha: str, builtin: bool, out_dir: Path) -> None:
-    for run in spec["runs"]:
-        variant = fmt.variant(run["harness"], run["variant"], run["shots"])
+def write_all(
+    spec: PrepareSpec, fmt: formats.Format, records, files, data_sha: str, builtin: bool, out_dir: Path
+) -> None:
+    for run in spec.runs:
+        variant = fmt.variant(run.harness, run.variant, run.shots)
         if records is not None:
-            formats.check_shots(fmt, run["harness"], variant, run["shots"], records)
-        native = out_dir / run["harness"] / run["variant"]
-        index = adapter(run["harness"]).write_native(fmt, variant, records, native, shots=run["shots"])
+            formats.check_shots(fmt, run.harness, variant, run.shots, records)
+        native = out_dir / run.harness / run.variant
+        index = adapter(run.harness).write_native(fmt, variant, records, native, shots=run.shots)
         # The native tasks' names (lm-eval task names, OpenCompass abbrs) name their files too.
         refuse_collisions(
-            sorted(index.get("datasets", index)), str, native, f"{run['harness']} {run['variant']} task names", repr
+            sorted(index.get("datasets", index)), str, native, f"{run.harness} {run.variant} task names", repr
         )
         fileio.write_json(native / "index.json", index)
         fileio.write_json(
             native / "native.json",
-            {"harness": run["harness"], "variant": run["variant"], "data_sha256": data_sha, "builtin": builtin},
+            {"harness": run.harness, "variant": run.variant, "data_sha256": data_sha, "builtin": builtin},
         )
     if records is not None:
         fileio.write_jsonl(out_dir / "records.jsonl", [r.to_json() for r in records])
     fileio.write_json(
         out_dir / "data.json",
         {
-            "format": spec["format"],
-            "folder": str(spec["folder"]),
+            "format": spec.format,
+            "folder": str(spec.folder),
             "n_items": None if records is None else sum(r.split == fmt.eval_split for r in records),
             "subtasks": None if records is None else sorted({r.subtask for r in records}),
-            "files": [str(Path(f).relative_to(spec["folder"])) for f in files],
+            "files": [str(Path(f).relative_to(spec.folder)) for f in files],
             "data_sha256": data_sha,
         },
     )

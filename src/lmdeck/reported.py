@@ -11,6 +11,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from lmdeck.settings import Config, ReportSpec
+
 HEADER = ["model", "benchmark", "shots", "metric", "score", "source"]
 
 
@@ -77,16 +79,16 @@ def read_file(path: str | Path, table: str) -> list[Row]:
     return rows
 
 
-def read_all(config: dict) -> list[Row]:
+def read_all(config: Config | ReportSpec) -> list[Row]:
     """The rows of every reported CSV for the config's benchmarks, in file order. A model ×
     benchmark given twice for one table is refused when the scores differ (which one the deck
     showed would be an accident); an exact repeat is dropped with a warning."""
     from lmdeck.console import notice
 
-    covered = {b["name"] for b in config["benchmarks"]}
+    covered = {b.name for b in config.benchmarks}
     kept: dict[tuple[str, str, str], Row] = {}
-    for entry in config.get("reported", []):
-        for row in read_file(entry["file"], entry["table"]):
+    for entry in config.reported:
+        for row in read_file(entry.file, entry.table):
             if row.benchmark not in covered:
                 continue  # a benchmark this report does not cover
             first = kept.get(row.key)
@@ -105,14 +107,14 @@ def read_all(config: dict) -> list[Row]:
     return list(kept.values())
 
 
-def check_reported_as(config: dict, rows: list[Row]) -> None:
+def check_reported_as(config: Config | ReportSpec, rows: list[Row]) -> None:
     """Every `models[i].reported_as` names a model of the reported table of the model's kind (the
     one reported-vs-measured compares with: lmdeck.tables.reported_vs_measured)."""
-    for i, model in enumerate(config["models"]):
-        target, table = model.get("reported_as"), model.get("kind", "base")
+    for i, model in enumerate(config.models):
+        target, table = model.reported_as, model.kind
         known = sorted({row.model for row in rows if row.table == table})
         if target and target not in known:
-            files = ", ".join(r["file"] for r in config.get("reported", []) if r["table"] == table)
+            files = ", ".join(r.file for r in config.reported if r.table == table)
             there = f"{files}; models there: {', '.join(known) or 'none'}" if files else "no CSV for that table"
             raise ReportedError(
                 f"models[{i}].reported_as: {target!r} is not a model in the reported CSVs of the "
@@ -120,7 +122,7 @@ def check_reported_as(config: dict, rows: list[Row]) -> None:
             )
 
 
-def check(config: dict) -> list[Row]:
+def check(config: Config | ReportSpec) -> list[Row]:
     """All of the above, as the workflow's parse runs it; returns the rows."""
     rows = read_all(config)
     check_reported_as(config, rows)

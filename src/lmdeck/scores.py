@@ -12,6 +12,7 @@ import pandas as pd
 
 from lmdeck import reported
 from lmdeck.harness import adapter, cache_index
+from lmdeck.settings import ReportSpec
 
 COLUMNS = [
     "model",
@@ -206,7 +207,7 @@ def read_reported(spec: dict) -> list[dict]:
     header or score, a model × benchmark given twice, `reported_as`) are lmdeck.reported's, the
     same the workflow's parse runs."""
     try:
-        found = reported.check(spec)
+        found = reported.check(ReportSpec.from_dict(spec))
     except reported.ReportedError as err:
         raise ScoresError(str(err)) from None
     categories = {b["name"]: b["category"] for b in spec["benchmarks"]}

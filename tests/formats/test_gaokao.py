@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lmdeck.settings import JobBenchmark, JobModel, JobSpec
 from lmdeck.formats import gaokao
 from lmdeck.formats.files import DataError
 from lmdeck.harness import opencompass as oc
@@ -186,10 +187,11 @@ def evaluate_by_hand(tmp_path: Path, folder: Path, replies: dict[str, list[str]]
     records = FMT.read(folder)
     data = tmp_path / "native"
     fileio.write_json(data / "index.json", oc.write_native(FMT, BASE, records, data, shots=0))
-    bench = {"name": "Gaokao", "data": str(data)}
+    bench = JobBenchmark("Gaokao", "gaokao", BASE.variant, 0, BASE.metric, BASE.aggregation, None, str(data), False)
     job = tmp_path / "job"
     job.mkdir()
-    config = oc.write_config({"model": {"name": MODEL, "path": "unused-model", "kind": "base"}}, [bench], job)
+    spec = JobSpec("opencompass", JobModel.with_defaults(MODEL, "unused-model"), (bench,), False, 10)
+    config = oc.write_config(spec, [bench], job)
     run = tmp_path / "run"
     (run / "configs").mkdir(parents=True)
     shutil.copy(config, run / "configs" / "config.py")

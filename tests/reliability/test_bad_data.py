@@ -3,11 +3,13 @@ and leaves no partial output; good data gets its provenance (sha256, counts) and
 task folders."""
 
 import json
+from dataclasses import asdict
 import shutil
 
 import pytest
 
 from conftest import ROOT
+from lmdeck.settings import Limits
 from lmdeck.cli import main
 
 DEMO = ROOT / "data" / "demo"
@@ -22,6 +24,7 @@ def prepare(fmt, folder, out, harness="lm-eval", variant=None, shots=0):
         "format": fmt,
         "folder": str(folder),
         "runs": [{"harness": harness, "variant": variant, "shots": shots}],
+        "limits": asdict(Limits.default()),
     }
     return main(["prepare-data", "--spec", json.dumps(spec), "--out-dir", str(out)])
 

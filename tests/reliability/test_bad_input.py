@@ -1,6 +1,8 @@
 """Bad input beyond the config schema (tests/reliability/test_config.py) and the benchmark
 files (test_bad_data.py): reported CSVs, templates, the paper PDF, code safety defaults."""
 
+from dataclasses import replace
+
 import pytest
 
 from conftest import default_config
@@ -8,17 +10,15 @@ from lmdeck import config as lmconfig
 from lmdeck import scores
 from lmdeck.cli import main
 from lmdeck.harness import lmeval, opencompass
+from lmdeck.settings import JobModel, ReportSpec
 
 
 def spec_with(tmp_path, csv_text: str) -> dict:
-    config = lmconfig.validate(default_config())
+    config = default_config()
+    lmconfig.validate(config)  # fills the schema's defaults in
     path = tmp_path / "reported.csv"
     path.write_text(csv_text, encoding="utf-8")
-    return {
-        "models": config["models"],
-        "benchmarks": config["benchmarks"],
-        "reported": [{"file": str(path), "table": "base"}],
-    }
+    return ReportSpec.of({**config, "reported": [{"file": str(path), "table": "base"}]})
 
 
 GOOD_HEADER = "model,benchmark,shots,metric,score,source\n"
@@ -67,11 +67,12 @@ def test_a_pdf_that_is_not_a_pdf(tmp_path, capsys):
 
 
 def test_missing_template_is_named(tmp_path, capsys):
-    config = lmconfig.validate(default_config())
+    config = default_config()
+    lmconfig.validate(config)  # fills the schema's defaults in
     config["report"]["sections"] = ["title", "no_such_slide"]
     config["models"] = [{k: v for k, v in m.items() if k != "reported_as"} for m in config["models"]]
     scores_csv = tmp_path / "scores.csv"
-    scores.write(scores.build_table([], {**config, "reported": []}), scores_csv)
+    scores.write(scores.build_table([], ReportSpec.of({**config, "reported": []})), scores_csv)
     failures_csv = tmp_path / "failures.csv"
     scores.write_failures([], failures_csv)
     import json
@@ -84,7 +85,7 @@ def test_missing_template_is_named(tmp_path, capsys):
                 "--scores",
                 str(scores_csv),
                 "--spec",
-                json.dumps({**config, "reported": []}),
+                json.dumps(ReportSpec.of({**config, "reported": []})),
                 "--failures",
                 str(failures_csv),
                 "--benchmarks-dir",
@@ -115,13 +116,11 @@ def test_missing_template_is_named(tmp_path, capsys):
 
 def test_remote_code_is_off_unless_the_model_sets_it(tmp_path):
     config = lmconfig.validate(default_config())
-    model = {**config["models"][0], "path": "org/some-model"}
-    model.pop("build")
+    model = JobModel.of(config.models[0], "org/some-model")
     assert lmeval.model_args(model)["trust_remote_code"] is False
     text = opencompass.model_entry(model)
     assert "'trust_remote_code': False" in text and "trust_remote_code': True" not in text
-    model["trust_remote_code"] = True
-    assert lmeval.model_args(model)["trust_remote_code"] is True
+    assert lmeval.model_args(replace(model, trust_remote_code=True))["trust_remote_code"] is True
 
 
 def test_hostile_reported_cells_are_escaped(tmp_path):

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from snakemake.utils import validate
 
-from conftest import ROOT, absolutize, default_config, jobs_run, run_snakemake
+from conftest import absolutize, default_config, jobs_run, run_snakemake
 from lmdeck import config as lmconfig
 from lmdeck.harness import common, lmeval, opencompass
 
@@ -120,10 +119,9 @@ def test_merge_refuses_a_folder_changed_after_its_job(finished, work, harness, b
 def job(workdir: Path, config: dict, harness: str, monkeypatch) -> common.Job:
     """The harness job's own cache decision, on the copied run (no evaluation follows)."""
     monkeypatch.chdir(workdir)
-    config = copy.deepcopy(config)
-    validate(config, str(ROOT / "schemas" / "config.schema.yaml"), set_default=True)  # as the workflow does
+    settings = lmconfig.validate(copy.deepcopy(config))  # as the workflow does
     version = {"lm-eval": lmeval, "opencompass": opencompass}[harness].harness_version()
-    spec = lmconfig.job_spec(config, MODEL, harness)
+    spec = lmconfig.job_spec(settings, MODEL, harness)
     return common.Job(spec, RAW / harness / MODEL / "manifest.json", version)
 
 
@@ -133,7 +131,7 @@ def job(workdir: Path, config: dict, harness: str, monkeypatch) -> common.Job:
 def test_a_corrupt_or_partial_run_json_counts_as_absent(finished, work, monkeypatch, capsys, content):
     run_file = work / RAW / "lm-eval" / MODEL / "MMLU" / "run.json"
     run_file.write_bytes(content.encode("utf-8", "surrogateescape"))
-    todo = [b["name"] for b in job(work, finished["config"], "lm-eval", monkeypatch).todo]
+    todo = [b.name for b in job(work, finished["config"], "lm-eval", monkeypatch).todo]
     assert todo == ["MMLU"]
     assert f"lm-eval {MODEL} × MMLU: its run.json" in capsys.readouterr().err
     assert not run_file.exists()  # nothing of it can be read as the new evaluation's
@@ -162,7 +160,7 @@ def test_a_missing_extra_or_changed_file_is_evaluated_again(
     finished, work, monkeypatch, capsys, harness, bench, damage, reason
 ):
     damage(work / RAW / harness / MODEL / bench)
-    todo = [b["name"] for b in job(work, finished["config"], harness, monkeypatch).todo]
+    todo = [b.name for b in job(work, finished["config"], harness, monkeypatch).todo]
     assert todo == [bench]
     err = capsys.readouterr().err
     assert f"{harness} {MODEL} × {bench}: " in err and reason in err and "evaluating again" in err

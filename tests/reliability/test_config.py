@@ -2,6 +2,8 @@
 
 import copy
 
+from dataclasses import replace
+
 import pytest
 
 from lmdeck import config as lmconfig
@@ -52,8 +54,9 @@ def test_broken_config_names_the_field(case):
 
 def test_default_config_is_valid_and_gets_defaults():
     config = lmconfig.validate(default_config())
-    assert config["models"][0]["trust_remote_code"] is False
-    mmlu = next(b for b in config["benchmarks"] if b["name"] == "MMLU")
+    assert config.models[0].trust_remote_code is False
+    assert config.models[0].lm_eval_backend == "lmdeck-hf" and config.limits.max_item_kib == 256
+    mmlu = config.benchmark("MMLU")
     runs = {r.harness: r for r in lmconfig.harness_runs(mmlu)}
     assert (runs["lm-eval"].variant, runs["lm-eval"].aggregation) == ("mmlu", "micro")
     assert (runs["opencompass"].variant, runs["opencompass"].aggregation) == ("mmlu_ppl", "macro")
@@ -65,7 +68,7 @@ def test_shots_default_to_the_native_tasks():
     for bench in config["benchmarks"]:
         bench.pop("shots")
     config = lmconfig.validate(config)
-    shots = {(b["format"], r.harness): r.shots for b in config["benchmarks"] for r in lmconfig.harness_runs(b)}
+    shots = {(b.format, r.harness): r.shots for b in config.benchmarks for r in lmconfig.harness_runs(b)}
     assert shots[("mmlu", "opencompass")] == 5 and shots[("ceval", "opencompass")] == 5
     assert shots[("gaokao", "opencompass")] == 0 and shots[("agieval", "lm-eval")] == 0
     assert shots[("gsm8k", "lm-eval")] == 5  # lm-eval's own gsm8k default
@@ -74,10 +77,10 @@ def test_shots_default_to_the_native_tasks():
 
 def test_variant_follows_shots_and_model_kind():
     config = lmconfig.validate(default_config())
-    bbh = next(b for b in config["benchmarks"] if b["format"] == "bbh")
-    assert lmconfig.harness_run({**bbh, "shots": 0}, "lm-eval").variant == "bbh_cot_zeroshot"
+    bbh = next(b for b in config.benchmarks if b.format == "bbh")
+    assert lmconfig.harness_run(replace(bbh, shots=0), "lm-eval").variant == "bbh_cot_zeroshot"
     assert lmconfig.harness_run(bbh, "lm-eval").variant == "bbh_cot_fewshot"
-    ceval = next(b for b in config["benchmarks"] if b["format"] == "ceval")
+    ceval = next(b for b in config.benchmarks if b.format == "ceval")
     assert lmconfig.harness_run(ceval, "opencompass", "chat").variant == "ceval_gen"
 
 

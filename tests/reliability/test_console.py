@@ -2,6 +2,7 @@
 Snakemake's own message; the full output stays in the step's log. A full disk is no exception."""
 
 import json
+from dataclasses import asdict
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import subprocess
 import pytest
 
 from conftest import BIN, ROOT, absolutize, default_config, run_snakemake
+from lmdeck.settings import Limits
 
 BROKEN_ROW = "What?,1,2,3,A\n"  # five columns where MMLU has six
 
@@ -26,6 +28,7 @@ def prepare_cmd(folder, out, log):
         "format": "mmlu",
         "folder": str(folder),
         "runs": [{"harness": "lm-eval", "variant": "mmlu", "shots": 0}],
+        "limits": asdict(Limits.default()),
     }
     return [str(BIN / "lmdeck"), "--log", str(log), "prepare-data", "--spec", json.dumps(spec), "--out-dir", str(out)]
 

@@ -3,6 +3,7 @@ file (and line), by the data step or when the workflow is parsed, before any mod
 
 import gzip
 import json
+from dataclasses import asdict
 import os
 import shutil
 import tracemalloc
@@ -12,7 +13,8 @@ import pytest
 from conftest import ROOT, absolutize, default_config, run_snakemake
 from lmdeck import formats
 from lmdeck.cli import main
-from lmdeck.formats.files import DataError, Limits, using_limits
+from lmdeck.formats.files import DataError, using_limits
+from lmdeck.settings import Limits, PrepareSpec
 from lmdeck.prepare import input_files
 
 DEMO = ROOT / "data" / "demo"
@@ -33,7 +35,7 @@ def spec(fmt, folder, limits=None):
         "format": fmt,
         "folder": str(folder),
         "runs": [{"harness": harness, "variant": variant, "shots": 0}],
-        **({"limits": limits} if limits else {}),
+        "limits": {**asdict(Limits.default()), **(limits or {})},
     }
 
 
@@ -190,9 +192,9 @@ def test_the_file_limit_is_configurable_and_checked_by_the_data_step(tmp_path, c
     folder = demo_copy("ceval", tmp_path)
     limits = {"max_file_mib": 0.0005}  # 524 bytes: the demo files are larger
     with pytest.raises(DataError, match=r"over the limit of 524 bytes per file \(limits.max_file_mib\)"):
-        input_files(spec("ceval", folder, limits))
+        input_files(PrepareSpec.from_dict(spec("ceval", folder, limits)))
     refused("ceval", folder, tmp_path, capsys, "_dev.csv: file is", "limits.max_file_mib", limits=limits)
-    assert input_files(spec("ceval", folder))  # the defaults take the demo as it is
+    assert input_files(PrepareSpec.from_dict(spec("ceval", folder)))  # the defaults take the demo as it is
 
 
 # --------------------------------------------------------------------------
@@ -291,7 +293,7 @@ def test_a_gzip_bomb_stops_at_the_item_limit_while_decompressing(tmp_path, capsy
     assert bomb.stat().st_size < MIB
     tracemalloc.start()
     try:
-        with using_limits(Limits()), pytest.raises(DataError, match="line 1: line is over the limit"):
+        with using_limits(Limits.default()), pytest.raises(DataError, match="line 1: line is over the limit"):
             formats.get("humaneval").read(folder)
         peak = tracemalloc.get_traced_memory()[1]
     finally:

@@ -13,10 +13,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from dataclasses import replace
+
 import pytest
 
 from lmdeck import sandbox
 from lmdeck.harness.common import prepare_code_execution
+from lmdeck.settings import JobBenchmark, JobModel, JobSpec
 from lmdeck.sandbox import SandboxResult, SandboxUnavailable, run_python
 from lmdeck.sandbox_probes import PROBES, Host
 
@@ -252,11 +255,12 @@ def test_a_sandbox_that_cannot_start_the_program_fails_loudly(monkeypatch):
 
 def test_harness_job_refuses_code_execution_before_the_model_loads(no_bwrap, tmp_path):
     cache = tmp_path / "hf_modules"
-    spec = {"allow_code_execution": True, "benchmarks": [{"format": "humaneval"}], "modules_cache": str(cache)}
+    humaneval = JobBenchmark("HumanEval", "humaneval", "humaneval", 0, "pass@1", "micro", None, str(tmp_path), False)
+    spec = JobSpec("lm-eval", JobModel.with_defaults("m", str(tmp_path)), (humaneval,), True, 10)
     with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
-        prepare_code_execution(spec)
+        prepare_code_execution(spec, cache)
     assert not cache.exists()  # stopped before installing the metric
-    prepare_code_execution({**spec, "allow_code_execution": False})  # no opt-in: nothing to check
+    prepare_code_execution(replace(spec, allow_code_execution=False), cache)  # no opt-in: nothing to check
 
 
 def test_sandbox_run_command_without_bwrap(tmp_path):

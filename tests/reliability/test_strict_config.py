@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, absolutize, default_config, run_snakemake, snakemake_on
+from lmdeck.settings import ReportSpec
 from lmdeck import config as lmconfig
 from lmdeck import scores, strict_yaml
 
@@ -76,7 +77,7 @@ def test_a_json_config_is_read_as_json_and_its_duplicate_keys_refused(tmp_path):
     config = default_config()
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config, indent="\t", ensure_ascii=False), encoding="utf-8")  # tabs: not YAML
-    assert lmconfig.load(path)["report"]["name"] == config["report"]["name"]
+    assert lmconfig.load(path).report["name"] == config["report"]["name"]
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace('\t"report": {', '\t"code_timeout_s": 99,\n\t"report": {', 1), encoding="utf-8")
     with pytest.raises(lmconfig.ConfigError, match="config.json: duplicate key 'code_timeout_s' in one JSON object"):
@@ -193,13 +194,12 @@ def test_a_reported_row_given_twice_with_another_score_stops_the_parse(tmp_path)
 def test_a_reported_row_repeated_in_another_file_of_the_table_is_refused_by_the_merge(tmp_path):
     text = BASE_CSV.read_text(encoding="utf-8").replace("\r\n", "\n")
     first = line_of(text, "BlueLM-7B-Base,MMLU,")
-    config = lmconfig.validate(
-        with_reported(
-            tmp_path, ("base.csv", text), ("more.csv", HEADER + "BlueLM-7B-Base,MMLU,5-shot,acc_norm,57.0,x\n")
-        )
+    config = with_reported(
+        tmp_path, ("base.csv", text), ("more.csv", HEADER + "BlueLM-7B-Base,MMLU,5-shot,acc_norm,57.0,x\n")
     )
+    lmconfig.validate(config)  # fills the schema's defaults in
     with pytest.raises(scores.ScoresError) as err:
-        scores.build_table([], config)
+        scores.build_table([], ReportSpec.of(config))
     assert f"base.csv line {first} and {tmp_path / 'more.csv'} line 2: BlueLM-7B-Base × MMLU" in str(err.value)
 
 
@@ -207,8 +207,9 @@ def test_an_exact_repeat_is_kept_once_with_a_warning(tmp_path, capsys):
     text, line = base_csv_plus(
         "BlueLM-7B-Base,MMLU,5-shot,acc,55.2,vivo-ai-lab/BlueLM:BlueLM_technical_report.pdf Table 3"
     )
-    config = lmconfig.validate(with_reported(tmp_path, ("base.csv", text)))
-    frame = scores.build_table([], config)
+    config = with_reported(tmp_path, ("base.csv", text))
+    lmconfig.validate(config)
+    frame = scores.build_table([], ReportSpec.of(config))
     rows = frame[(frame["model"] == "BlueLM-7B-Base") & (frame["benchmark"] == "MMLU") & (frame["table"] == "base")]
     assert rows["score"].tolist() == [55.2]
     assert (

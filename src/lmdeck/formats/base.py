@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from lmdeck.formats.files import DataError
+from lmdeck.settings import HARNESSES
 
-HARNESSES = ("lm-eval", "opencompass")
 ITEM_ID = "lmdeck_id"  # the column every converted row carries: the item's stable id
 
 

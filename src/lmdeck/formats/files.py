@@ -9,11 +9,11 @@ import io
 import json
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from lmdeck import names
+from lmdeck.settings import Limits
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -51,34 +51,19 @@ class NoDataFiles(DataError):
 
 KIB, MIB = 1024, 1024 * 1024
 
-
-@dataclass(frozen=True)
-class Limits:
-    """The most one item (a CSV row, a JSON line, one entry of a JSON document) and one file
-    (decompressed, for ``.gz``) may hold, in bytes. The defaults are far above the real
-    benchmarks' largest (a few KiB per item, a few MiB per file: MATH, GSM8K train, AGIEval
-    lsat-rc, GAOKAO reading comprehension, MMLU professional_law)."""
-
-    max_item_bytes: int = 256 * KIB
-    max_file_bytes: int = 64 * MIB
-
-    @classmethod
-    def from_config(cls, limits: dict | None) -> "Limits":
-        """From the config's ``limits`` section (``max_item_kib``, ``max_file_mib``); missing keys: defaults."""
-        limits = limits or {}
-        default = cls()
-        return cls(
-            int(limits.get("max_item_kib", default.max_item_bytes / KIB) * KIB),
-            int(limits.get("max_file_mib", default.max_file_bytes / MIB) * MIB),
-        )
+_LIMITS: ContextVar[Limits | None] = ContextVar("lmdeck_data_limits", default=None)
 
 
-_LIMITS: ContextVar[Limits] = ContextVar("lmdeck_data_limits", default=Limits())
+def _limits() -> Limits:
+    return _LIMITS.get() or Limits.default()
 
 
 @contextmanager
 def using_limits(limits: Limits) -> Iterator[Limits]:
-    """The limits every reader below applies while the block runs (default: ``Limits()``)."""
+    """The limits every reader below applies while the block runs (default: the schema's
+    ``limits``). The defaults are far above the real benchmarks' largest (a few KiB per item, a
+    few MiB per file: MATH, GSM8K train, AGIEval lsat-rc, GAOKAO reading comprehension, MMLU
+    professional_law)."""
     token = _LIMITS.set(limits)
     try:
         yield limits
@@ -91,24 +76,24 @@ def _size(n: int) -> str:
 
 
 def _item_limit() -> str:
-    return f"the limit of {_size(_LIMITS.get().max_item_bytes)} per item (limits.max_item_kib)"
+    return f"the limit of {_size(_limits().max_item_bytes)} per item (limits.max_item_kib)"
 
 
 def _file_limit() -> str:
-    return f"the limit of {_size(_LIMITS.get().max_file_bytes)} per file (limits.max_file_mib)"
+    return f"the limit of {_size(_limits().max_file_bytes)} per file (limits.max_file_mib)"
 
 
 def check_file_size(path: Path) -> None:
     """The file's size on disk against ``limits.max_file_mib`` (cheap: the directory listing)."""
     size = Path(path).stat().st_size
-    if size > _LIMITS.get().max_file_bytes:
+    if size > _limits().max_file_bytes:
         raise DataError(f"file is {_size(size)}, over {_file_limit()}", path)
 
 
 def check_item_size(item: Any, path: Path, line: int | None = None, where: str | None = None) -> None:
     """One item of a JSON document (its JSON text) against ``limits.max_item_kib``."""
     size = len(json.dumps(item, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-    if size > _LIMITS.get().max_item_bytes:
+    if size > _limits().max_item_bytes:
         raise DataError(f"item is {_size(size)}, over {_item_limit()}", path, line, where)
 
 
@@ -126,7 +111,7 @@ class _Capped(io.RawIOBase):
     def readinto(self, buffer) -> int:
         n = self._raw.readinto(buffer) or 0
         self._read += n
-        if self._read > _LIMITS.get().max_file_bytes:
+        if self._read > _limits().max_file_bytes:
             what = "decompressed, it is" if self._path.name.endswith(".gz") else "file is"
             raise DataError(f"{what} over {_file_limit()}", self._path)
         return n
@@ -235,7 +220,7 @@ def _open_text(path: Path, newline: str | None = "") -> io.TextIOWrapper:
 def _capped_lines(f, path: Path) -> Iterator[str]:
     """The physical lines of a text stream, each read no further than ``limits.max_item_kib``
     (an item spans at least one line), so one huge line is refused before it is in memory."""
-    limit = _LIMITS.get().max_item_bytes
+    limit = _limits().max_item_bytes
     n = 0
     while line := f.readline(limit + 1):
         n += 1
@@ -259,7 +244,7 @@ def read_csv(path: Path) -> list[tuple[int, list[str]]]:
     line where the record starts (quoted cells may span lines). Blank lines are skipped.
     A row over ``limits.max_item_kib`` is refused with its line."""
     out: list[tuple[int, list[str]]] = []
-    limit = _LIMITS.get().max_item_bytes
+    limit = _limits().max_item_bytes
     try:
         with _open_text(path) as f, _csv_field_limit(limit):
             reader = csv.reader(_capped_lines(f, path))
@@ -307,7 +292,7 @@ def read_jsonl(path: Path) -> list[tuple[int, dict]]:
     """Objects of a JSON-lines file (``.gz`` allowed) as ``(line, obj)``; blank lines skipped.
     Each line is read no further than ``limits.max_item_kib`` before it is parsed."""
     out: list[tuple[int, dict]] = []
-    limit = _LIMITS.get().max_item_bytes
+    limit = _limits().max_item_bytes
     try:
         with _open_binary(path) as f:
             n = 0

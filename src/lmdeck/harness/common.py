@@ -18,35 +18,40 @@ import sys
 import time
 import uuid
 from datetime import datetime, timezone
+from dataclasses import asdict
 from pathlib import Path
 
 from lmdeck import console, fileio
 from lmdeck.harness import cache_index
+from lmdeck.settings import JobBenchmark, JobModel, JobSpec
+
+# Where lmdeck's offline `code_eval` metric and HF's module cache live (prepare_code_execution).
+MODULES_CACHE = Path("results/hf_modules")
 
 
-def data_info(bench: dict) -> dict:
+def data_info(bench: JobBenchmark) -> dict:
     """The prepared native data's provenance (native.json, written by the data step)."""
-    native = Path(bench["data"])
+    native = Path(bench.data)
     info = json.loads((native / "native.json").read_text(encoding="utf-8"))
     # The converted files and task index too: a change in how lmdeck converts reruns the benchmark.
     info["native_sha256"] = fileio.sha256_dir(native)
     return info
 
 
-def prepare_code_execution(spec: dict) -> None:
+def prepare_code_execution(spec: JobSpec, modules_cache: Path = MODULES_CACHE) -> None:
     """Model-written code runs only with the config's opt-in: then lm-eval's `code_eval` metric is
     served offline by lmdeck (lmdeck.harness.code_eval) and runs each program in lmdeck's bubblewrap
     sandbox (lmdeck.sandbox); without a working bwrap the job stops here (SandboxUnavailable)."""
-    if not spec.get("allow_code_execution"):
+    if not spec.allow_code_execution:
         return
-    if not any(b["format"] == "humaneval" for b in spec["benchmarks"]):
+    if not any(b.format == "humaneval" for b in spec.benchmarks):
         return
     from lmdeck import sandbox
     from lmdeck.harness import code_eval
 
     sandbox.require()  # no bubblewrap, no code execution: refused before the model loads
 
-    cache = Path(spec.get("modules_cache", "results/hf_modules")).resolve()
+    cache = Path(modules_cache).resolve()
     code_eval.install_offline_metric(cache)
     os.environ["HF_MODULES_CACHE"] = str(cache)
     # evaluate reads its own offline switch (not HF_HUB_OFFLINE), and a real `code_eval` script
@@ -54,25 +59,25 @@ def prepare_code_execution(spec: dict) -> None:
     os.environ["HF_EVALUATE_OFFLINE"] = "1"
     os.environ["HF_EVALUATE_CACHE"] = str(cache / "evaluate")
     os.environ["HF_ALLOW_CODE_EVAL"] = "1"
-    os.environ["LMDECK_CODE_TIMEOUT_S"] = str(spec.get("code_timeout_s", 10))
+    os.environ["LMDECK_CODE_TIMEOUT_S"] = str(spec.code_timeout_s)
 
 
-def model_fingerprint(model: dict) -> str:
+def model_fingerprint(model: JobModel) -> str:
     """sha256 of a local model folder; for a hub id, the id and revision asked for."""
-    path = Path(model["path"])
+    path = Path(model.path)
     if path.is_dir():
         return fileio.sha256_dir(path)
-    return f"hub:{model['path']}@{model.get('revision', 'main')}"
+    return f"hub:{model.path}@{model.revision}"
 
 
-def fingerprint(spec: dict, bench: dict, model_sha: str, data_sha: str, harness_version: str) -> str:
+def fingerprint(spec: JobSpec, bench: JobBenchmark, model_sha: str, data_sha: str, harness_version: str) -> str:
     material = {
-        "model": {k: v for k, v in spec["model"].items() if k != "batch_size"},
+        "model": {k: v for k, v in asdict(spec.model).items() if k != "batch_size"},
         "model_sha256": model_sha,
-        "benchmark": bench,
+        "benchmark": asdict(bench),
         "data_sha256": data_sha,
         "harness_version": harness_version,
-        "code": {k: spec[k] for k in ("allow_code_execution", "code_timeout_s")},
+        "code": {"allow_code_execution": spec.allow_code_execution, "code_timeout_s": spec.code_timeout_s},
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
@@ -155,34 +160,32 @@ class Job:
     made and name what is missing; the next run sees them and runs the job again (retry_token).
     """
 
-    def __init__(self, spec: dict, manifest: Path, version: str, log: str | None = None):
+    def __init__(self, spec: JobSpec, manifest: Path, version: str, log: str | None = None):
         self.spec, self.manifest, self.version, self.log = spec, Path(manifest), version, log
         self.job_dir = self.manifest.parent
         self.job_dir.mkdir(parents=True, exist_ok=True)
-        self.model_sha = model_fingerprint(spec["model"])
+        self.model_sha = model_fingerprint(spec.model)
         self.entries: dict[str, dict] = {}
         self.expected: dict[str, tuple[str, dict]] = {}
-        self.todo: list[dict] = []
-        for bench in spec["benchmarks"]:
+        self.todo: list[JobBenchmark] = []
+        for bench in spec.benchmarks:
             data = data_info(bench)
             expected = fingerprint(spec, bench, self.model_sha, data["native_sha256"], version)
-            self.expected[bench["name"]] = (expected, data)
+            self.expected[bench.name] = (expected, data)
             why = cache_problem(self.bench_dir(bench), expected)
-            if why is None and spec.get("rerun") == "all":
+            if why is None and spec.rerun == "all":
                 why = "the run asks for everything again (rerun=all)"
             cached = why is None
-            self.entries[bench["name"]] = {
-                "benchmark": bench["name"],
+            self.entries[bench.name] = {
+                "benchmark": bench.name,
                 "dir": str(self.bench_dir(bench)),
-                "run": bench,
+                "run": asdict(bench),
                 "cached": cached,
                 "status": "ok",
             }
             if not cached:
                 if why:
-                    console.notice(
-                        f"{spec['harness']} {spec['model']['name']} × {bench['name']}: {why}; evaluating again"
-                    )
+                    console.notice(f"{spec.harness} {spec.model.name} × {bench.name}: {why}; evaluating again")
                 # Nothing of an older evaluation of this benchmark may be read as this one's.
                 cache_index.forget(self.bench_dir(bench))
                 shutil.rmtree(self.bench_dir(bench), ignore_errors=True)
@@ -192,13 +195,13 @@ class Job:
     def device(self) -> str:
         """Asked only when a benchmark finished (torch is loaded by then): a job whose
         benchmarks all come from the cache never imports it."""
-        return device_name(self.spec["model"].get("device", "cpu"))
+        return device_name(self.spec.model.device)
 
-    def bench_dir(self, bench: dict) -> Path:
-        return self.job_dir / bench["name"]
+    def bench_dir(self, bench: JobBenchmark) -> Path:
+        return self.job_dir / bench.name
 
-    def done(self, bench: dict, clock: "Stopwatch") -> None:
-        expected, data = self.expected[bench["name"]]
+    def done(self, bench: JobBenchmark, clock: "Stopwatch") -> None:
+        expected, data = self.expected[bench.name]
         write_run_record(
             self.bench_dir(bench),
             fingerprint=expected,
@@ -207,37 +210,37 @@ class Job:
             harness_version=self.version,
             model_sha256=self.model_sha,
             data_sha256=data["data_sha256"],
-            shots=bench.get("shots"),
-            variant=bench.get("variant"),
-            max_gen_toks=bench.get("max_gen_toks"),
+            shots=bench.shots,
+            variant=bench.variant,
+            max_gen_toks=bench.max_gen_toks,
             device=self.device,
         )
         cache_index.record(self.bench_dir(bench))
 
-    def failed(self, bench: dict, error: BaseException) -> None:
+    def failed(self, bench: JobBenchmark, error: BaseException) -> None:
         import traceback
 
         traceback.print_exception(error, file=sys.stderr)
         message = f"{type(error).__name__}: {error}".strip()
-        self.entries[bench["name"]].update(status="failed", error=message[:500], log=self.log or "")
+        self.entries[bench.name].update(status="failed", error=message[:500], log=self.log or "")
 
     def finish(self) -> None:
         failures = [e for e in self.entries.values() if e["status"] == "failed"]
         if failures and os.environ.get("LMDECK_KEEP_GOING") != "1":
-            names = ", ".join(f"{self.spec['model']['name']} × {e['benchmark']}" for e in failures)
+            names = ", ".join(f"{self.spec.model.name} × {e['benchmark']}" for e in failures)
             raise JobFailed(
-                f"{self.spec['harness']} failed for {names}: {failures[0]['error']}"
+                f"{self.spec.harness} failed for {names}: {failures[0]['error']}"
                 + (f" (log: {self.log})" if self.log else "")
             )
         manifest = {
-            "harness": self.spec["harness"],
-            "model": self.spec["model"]["name"],
+            "harness": self.spec.harness,
+            "model": self.spec.model.name,
             "benchmarks": list(self.entries.values()),
         }
         if failures:
             manifest["failed_run"] = uuid.uuid4().hex  # makes the next run's retry token new
-        if self.spec.get("retry"):
-            manifest["retry"] = self.spec["retry"]  # the token this job ran with (retry_token)
+        if self.spec.retry:
+            manifest["retry"] = self.spec.retry  # the token this job ran with (retry_token)
         fileio.write_json(self.manifest, manifest)
 
 
@@ -253,11 +256,11 @@ def device_name(device: str) -> str:
     return f"CPU ({platform.machine()})"
 
 
-def go_offline_where_possible(spec: dict) -> None:
+def go_offline_where_possible(spec: JobSpec) -> None:
     """Local model and local data need no hub: say so, so nothing tries the network."""
-    if Path(spec["model"]["path"]).is_dir():
+    if Path(spec.model.path).is_dir():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if not any(b.get("builtin") for b in spec["benchmarks"]):
+    if not any(b.builtin for b in spec.benchmarks):
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 

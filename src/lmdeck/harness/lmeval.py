@@ -22,9 +22,8 @@ from lmdeck.formats import Format, LmEvalTask, Record
 from lmdeck.formats.base import ITEM_ID
 from lmdeck.formats.files import DataError
 from lmdeck.harness import common
+from lmdeck.settings import JobBenchmark, JobModel, JobSpec
 
-# hf with batched tokenization (lmdeck.harness.fast_hf): same tokens and scores as `hf`.
-DEFAULT_BACKEND = "lmdeck-hf"
 # lm_eval's CLI defaults (--seed 0,1234,1234,1234): the same few-shot draws as `lm_eval`.
 SEEDS = {"random_seed": 0, "numpy_random_seed": 1234, "torch_random_seed": 1234, "fewshot_random_seed": 1234}
 EVAL_SPLIT_KEYS = ("test_split", "validation_split")
@@ -122,43 +121,42 @@ def _splits_read(cfg: dict) -> list[str]:
     return sorted({cfg[k] for k in keys if cfg.get(k)})
 
 
-def model_args(model: dict) -> dict:
+def model_args(model: JobModel) -> dict:
     args = {
-        "pretrained": model["path"],
-        "revision": model.get("revision", "main"),
-        "dtype": model.get("dtype", "auto"),
-        "trust_remote_code": model.get("trust_remote_code", False),
+        "pretrained": model.path,
+        "revision": model.revision,
+        "dtype": model.dtype,
+        "trust_remote_code": model.trust_remote_code,
     }
-    args.update(model.get("lm_eval", {}).get("model_args", {}))
+    args.update(model.lm_eval_model_args)
     return args
 
 
-def load_model(model: dict):
+def load_model(model: JobModel):
     """The lm-eval LM object, loaded once per job and reused for every benchmark."""
     import lm_eval.models  # noqa: F401  (registers lm-eval's own backends: hf, vllm, ...)
     from lm_eval.api.registry import get_model
 
     from lmdeck.harness import fast_hf, replay  # noqa: F401  (register lmdeck-hf, lmdeck-replay)
 
-    backend = model.get("lm_eval", {}).get("backend", DEFAULT_BACKEND)
     args = model_args(model)
     arg_string = ",".join(f"{k}={v}" for k, v in args.items())
-    extra = {"batch_size": model.get("batch_size", 8), "device": model.get("device", "cpu")}
-    return get_model(backend).create_from_arg_string(arg_string, extra)
+    extra = {"batch_size": model.batch_size, "device": model.device}
+    return get_model(model.lm_eval_backend).create_from_arg_string(arg_string, extra)
 
 
-def gen_kwargs(bench: dict) -> str | None:
+def gen_kwargs(bench: JobBenchmark) -> str | None:
     """The explicit, recorded generation-length override (lm_eval --gen_kwargs), if any."""
-    return f"max_gen_toks={bench['max_gen_toks']}" if bench.get("max_gen_toks") else None
+    return f"max_gen_toks={bench.max_gen_toks}" if bench.max_gen_toks else None
 
 
-def evaluate(lm, bench: dict, bench_dir: Path, chat: bool = False) -> dict:
+def evaluate(lm, bench: JobBenchmark, bench_dir: Path, chat: bool = False) -> dict:
     import lm_eval
     from lm_eval.tasks import TaskManager
 
-    native = Path(bench["data"])
+    native = Path(bench.data)
     index = json.loads((native / "index.json").read_text(encoding="utf-8"))
-    if bench.get("builtin"):
+    if bench.builtin:
         manager = TaskManager()
     else:
         manager = TaskManager(include_path=str(native.resolve()), include_defaults=False)
@@ -167,10 +165,10 @@ def evaluate(lm, bench: dict, bench_dir: Path, chat: bool = False) -> dict:
         model=lm,
         tasks=sorted(index),
         task_manager=manager,
-        num_fewshot=bench["shots"] if bench.get("builtin") else None,
+        num_fewshot=bench.shots if bench.builtin else None,
         gen_kwargs=gen_kwargs(bench),
         log_samples=True,
-        confirm_run_unsafe_code=bench["format"] == "humaneval",
+        confirm_run_unsafe_code=bench.format == "humaneval",
         apply_chat_template=chat,
         **SEEDS,
     )
@@ -197,7 +195,7 @@ def write_samples(samples: dict, bench_dir: Path) -> None:
         fileio.write_text(bench_dir / "samples" / f"{task}.jsonl", text)
 
 
-def run(spec: dict, manifest: Path, log: str | None = None) -> None:
+def run(spec: JobSpec, manifest: Path, log: str | None = None) -> None:
     common.go_offline_where_possible(spec)
     common.prepare_code_execution(spec)
     job = common.Job(spec, manifest, harness_version(), log)
@@ -208,12 +206,12 @@ def run(spec: dict, manifest: Path, log: str | None = None) -> None:
                 raise load_error
             if lm is None:
                 try:
-                    lm = load_model(spec["model"])
+                    lm = load_model(spec.model)
                 except Exception as err:  # every benchmark of this model fails the same way
                     load_error = err
                     raise
             with common.Stopwatch() as clock:
-                evaluate(lm, bench, job.bench_dir(bench), chat=spec["model"].get("kind") == "chat")
+                evaluate(lm, bench, job.bench_dir(bench), chat=spec.model.kind == "chat")
             job.done(bench, clock)
         except Exception as err:
             job.failed(bench, err)

@@ -49,6 +49,7 @@ from lmdeck import fileio
 from lmdeck.formats.base import Format, OpenCompassDataset, Record
 from lmdeck.formats.files import DataError
 from lmdeck.harness import common
+from lmdeck.settings import JobBenchmark, JobModel, JobSpec
 
 SCORE_TOLERANCE = 1e-6  # per-item scores must give OpenCompass's reported score (0-100)
 ABBR_SEPARATOR = "__"  # generated abbr = <lmdeck benchmark name>__<OpenCompass's abbr>
@@ -193,31 +194,31 @@ from opencompass.models import HuggingFaceBaseModel, HuggingFacewithChatTemplate
 """
 
 
-def native_dir(bench: dict) -> Path:
+def native_dir(bench: JobBenchmark) -> Path:
     """Where the data step put this benchmark's OpenCompass files (index.json)."""
-    data = Path(bench["data"])
+    data = Path(bench.data)
     return data if (data / "index.json").exists() else data / "opencompass"
 
 
-def read_index(bench: dict) -> dict:
+def read_index(bench: JobBenchmark) -> dict:
     path = native_dir(bench) / "index.json"
-    if not path.exists() and bench.get("builtin"):
+    if not path.exists() and bench.builtin:
         # `data: builtin` needs no files: the config's datasets on their own data.
         from lmdeck import formats
 
-        fmt = formats.get(bench["format"])
-        return write_native(fmt, fmt.variant("opencompass", bench.get("variant"), bench.get("shots", 0)), None, path)
+        fmt = formats.get(bench.format)
+        return write_native(fmt, fmt.variant("opencompass", bench.variant, bench.shots), None, path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no OpenCompass index; run the data step first") from None
 
 
-def prefix(bench: dict) -> str:
-    return f"{bench['name']}{ABBR_SEPARATOR}"
+def prefix(bench: JobBenchmark) -> str:
+    return f"{bench.name}{ABBR_SEPARATOR}"
 
 
-def write_config(spec: dict, benches: list[dict], job_dir: Path) -> Path:
+def write_config(spec: JobSpec, benches: Sequence[JobBenchmark], job_dir: Path) -> Path:
     """The job's OpenCompass config (``<job_dir>/opencompass_config.py``)."""
     imports, loops = [], []
     for i, bench in enumerate(benches):
@@ -227,56 +228,58 @@ def write_config(spec: dict, benches: list[dict], job_dir: Path) -> Path:
         keep = sorted(index["datasets"])
         body = f"        datasets.append(dict(_d, abbr={prefix(bench)!r} + _d['abbr']"
         body += f", path={index['path']!r}" if index["path"] else ""
-        if bench.get("max_gen_toks"):
+        if bench.max_gen_toks:
             # The explicit, recorded generation-length override (config `max_gen_toks`).
             body += (
                 ", infer_cfg=dict(_d['infer_cfg'], inferencer=dict(_d['infer_cfg']['inferencer'], "
-                f"max_out_len={int(bench['max_gen_toks'])}))"
+                f"max_out_len={int(bench.max_gen_toks)}))"
             )
         body += "))\n"
         loops.append(
-            f"\n# {bench['name']}: {index['module']}.{index['variable']}\n"
+            f"\n# {bench.name}: {index['module']}.{index['variable']}\n"
             f"for _d in {alias}:\n"
             f"    if _d['abbr'] in {keep!r}:\n" + body
         )
     text = CONFIG_HEADER + "\nwith read_base():\n" + "".join(imports)
     text += "\ndatasets = []\n" + "".join(loops) + ("del _d\n" if loops else "")
-    text += "\n" + model_entry(spec["model"])
+    text += "\n" + model_entry(spec.model)
     text += f"work_dir = {str((job_dir / '_work').resolve())!r}\n"
     config_path = job_dir / "opencompass_config.py"
     fileio.write_text(config_path, text)
     return config_path
 
 
-def model_entry(model: dict) -> str:
-    dtype = model.get("dtype", "auto")
+# OpenCompass's HF model settings lmdeck fixes: the batch for `batch_size: auto` (lm-eval's
+# option; OpenCompass has none), the context length (given explicitly, else OpenCompass reads it
+# with trust_remote_code=True) and the generation length where a dataset's inferencer sets none.
+AUTO_BATCH_SIZE = 8
+MAX_SEQ_LEN = 2048
+MAX_OUT_LEN = 256
+
+
+def model_entry(model: JobModel) -> str:
     kwargs = {
-        "torch_dtype": "auto" if dtype == "auto" else f"torch.{dtype}",
-        "trust_remote_code": model.get("trust_remote_code", False),
-        "revision": model.get("revision", "main"),
+        "torch_dtype": "auto" if model.dtype == "auto" else f"torch.{model.dtype}",
+        "trust_remote_code": model.trust_remote_code,
+        "revision": model.revision,
     }
-    if model.get("device", "cpu") == "cpu":
+    if model.device == "cpu":
         kwargs["device_map"] = "cpu"
-    oc = model.get("opencompass", {})
-    kwargs.update(oc.get("model_kwargs", {}))
-    model_type = "HuggingFacewithChatTemplate" if model.get("kind") == "chat" else "HuggingFaceBaseModel"
-    batch = model.get("batch_size", 8)
-    batch = 8 if batch == "auto" else batch
+    kwargs.update(model.opencompass_model_kwargs)
+    model_type = "HuggingFacewithChatTemplate" if model.kind == "chat" else "HuggingFaceBaseModel"
+    batch = AUTO_BATCH_SIZE if model.batch_size == "auto" else model.batch_size
     # OpenCompass asserts the GPUs it is told about exist: none for a CPU run.
-    num_gpus = 0 if model.get("device", "cpu") == "cpu" else model.get("gpus", 0)
+    num_gpus = 0 if model.device == "cpu" else model.gpus
     # OpenCompass runs in the job folder: a local model path must be absolute.
-    path = str(Path(model["path"]).resolve()) if Path(model["path"]).is_dir() else model["path"]
-    max_seq_len = oc.get("max_seq_len", model.get("max_seq_len", 2048))
+    path = str(Path(model.path).resolve()) if Path(model.path).is_dir() else model.path
     return (
-        f"models = [dict(type={model_type}, abbr={model['name']!r}, path={path!r},\n"
+        f"models = [dict(type={model_type}, abbr={model.name!r}, path={path!r},\n"
         f"               model_kwargs={kwargs!r},\n"
-        f"               tokenizer_kwargs={{'trust_remote_code': {model.get('trust_remote_code', False)!r}, "
-        f"'revision': {model.get('revision', 'main')!r}}},\n"
-        # Used only where a dataset's inferencer sets no max_out_len of its own.
-        f"               max_out_len={oc.get('max_out_len', 256)}, batch_size={batch}, "
+        f"               tokenizer_kwargs={{'trust_remote_code': {model.trust_remote_code!r}, "
+        f"'revision': {model.revision!r}}},\n"
+        f"               max_out_len={MAX_OUT_LEN}, batch_size={batch}, "
         f"run_cfg=dict(num_gpus={num_gpus}),\n"
-        # Given explicitly, else OpenCompass reads it with trust_remote_code=True.
-        f"               max_seq_len={max_seq_len})]\n"
+        f"               max_seq_len={MAX_SEQ_LEN})]\n"
     )
 
 
@@ -307,7 +310,7 @@ def run_opencompass(config_path: Path, job_dir: Path) -> Path:
     return runs[-1]
 
 
-def run(spec: dict, manifest: Path, log: str | None = None) -> None:
+def run(spec: JobSpec, manifest: Path, log: str | None = None) -> None:
     common.go_offline_where_possible(spec)
     job = common.Job(spec, manifest, harness_version(), log)
     if job.todo:
@@ -321,7 +324,7 @@ def run(spec: dict, manifest: Path, log: str | None = None) -> None:
         else:
             for bench in job.todo:
                 try:
-                    collect(bench, job.bench_dir(bench), out_dir, spec["model"]["name"])
+                    collect(bench, job.bench_dir(bench), out_dir, spec.model.name)
                     job.done(bench, clock)
                 except Exception as err:
                     job.failed(bench, err)
@@ -341,7 +344,7 @@ def _output_files(folder: Path, abbr: str) -> list[Path]:
     return parts
 
 
-def collect(bench: dict, bench_dir: Path, run_dir: Path, model_abbr: str) -> None:
+def collect(bench: JobBenchmark, bench_dir: Path, run_dir: Path, model_abbr: str) -> None:
     """Copy this benchmark's predictions and results out of OpenCompass's run folder, score each
     item with OpenCompass's own evaluation, and write the index the parsers read."""
     index = read_index(bench)
