@@ -62,6 +62,15 @@ def check(config: dict) -> None:
         if "build" not in model:
             check_model_folder(model["path"], f"models[{i}].path")
     check_sections(config.get("report", {}))
+    try:  # a crop's file is attachments/<report>/paper/<name>.png
+        refuse_collisions(
+            enumerate(config.get("report", {}).get("paper", {}).get("tables", [])),
+            name=lambda item: item[1]["name"],
+            what="report.paper.tables",
+            describe=lambda item: f"report.paper.tables[{item[0]}] ({item[1]['name']})",
+        )
+    except NameCollision as err:
+        raise ConfigError(str(err)) from None
     for i, bench in enumerate(config["benchmarks"]):
         where = f"benchmarks[{i}] ({bench['name']})"
         for kind in model_kinds(config):
