@@ -143,3 +143,13 @@ def test_examples_render_literally_through_marp(tmp_path):
     assert "Model *one*" in parser.cells and "A" in parser.cells
     assert PREDICTIONS["m1"].strip() in parser.cells
     assert not {"script", "b", "img", "mjx-container"} & set(parser.tags)
+
+
+def test_more_models_leave_fewer_prompt_lines():
+    """Each model adds a table row: with eight, the prompt shrinks to its minimum."""
+    models = [f"m{i}" for i in range(8)]
+    spec = {"models": [{"name": m} for m in models], "benchmarks": [{"name": "B1", "harness": "lm-eval"}]}
+    frame = pd.DataFrame([sample(m, "f.csv:1", "A") for m in models], columns=SAMPLE_COLUMNS)
+    [example] = examples.pick(frame, spec, ["B1"])
+    assert len(example["prompt"].split("\n")) == examples.MIN_PROMPT_LINES
+    assert example["prompt"].endswith("Answer:") and len(example["predictions"]) == 8

@@ -16,6 +16,8 @@ import pandas as pd
 
 PROMPT_WIDTH = 100  # display columns per line (a CJK character takes two)
 PROMPT_LINES = 14  # the code block's lines at most, marker included; a prompt this short is shown whole
+# Each model beyond two adds a table row (about two code lines' height): the prompt gives way, down to this.
+MIN_PROMPT_LINES = 6
 QUESTION_MIN_CHARS = 30  # a last block shorter than this ("Solution:") is kept with the one before
 ANSWER_CHARS = 120  # target and predictions: one line on the slide
 HARNESS_NAMES = {"lm-eval": "lm-eval", "opencompass": "OpenCompass"}
@@ -45,14 +47,18 @@ def elision(n_lines: int) -> str:
     return f"[… {n_lines} lines not shown …]"
 
 
-def shorten_prompt(prompt: str) -> str:
+def prompt_lines(n_models: int) -> int:
+    return max(MIN_PROMPT_LINES, PROMPT_LINES - 2 * max(0, n_models - 2))
+
+
+def shorten_prompt(prompt: str, max_lines: int = PROMPT_LINES) -> str:
     """The prompt as the harness built it, cut to fit a slide. Blocks are separated by blank lines:
     the first (the task's instruction, when it is one line) and the last (the question, with the
     block before when it is only a cue such as "Solution:") are kept, the middle becomes a marker
     with the number of lines left out; a question still too long keeps its end."""
     prompt = prompt.rstrip("\n")
     all_lines = _lines(prompt)
-    if len(all_lines) <= PROMPT_LINES:
+    if len(all_lines) <= max_lines:
         return prompt
     blocks = prompt.split("\n\n")
     head = blocks[0] if len(blocks) > 2 and "\n" not in blocks[0] else None
@@ -62,7 +68,9 @@ def shorten_prompt(prompt: str) -> str:
         tail.insert(0, rest[-len(tail) - 1])
     head_lines = _lines(head) if head is not None else []
     tail_lines = _lines("\n\n".join(tail))
-    room = PROMPT_LINES - len(head_lines) - 1  # the marker's line
+    if len(head_lines) > max_lines // 2:
+        head_lines = []  # a long instruction gives its room to the question
+    room = max_lines - len(head_lines) - 1  # the marker's line
     if len(tail_lines) > room:
         tail_lines = tail_lines[-room:]
     left_out = len(all_lines) - len(head_lines) - len(tail_lines)
@@ -125,7 +133,7 @@ def pick(samples: pd.DataFrame, spec: dict, benchmarks: list[str]) -> list[dict]
                 "subtask": str(subtask),
                 "item_id": str(item_id),
                 "metric": str(first.metric),
-                "prompt": shorten_prompt(str(first.prompt)),
+                "prompt": shorten_prompt(str(first.prompt), prompt_lines(len(models))),
                 "target": one_line(first.target, keep="end"),
                 "predictions": [
                     {
