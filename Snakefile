@@ -19,6 +19,7 @@ localrules:
     tables,
     figures,
     preview,
+    paper_tables,
     deck_data,
     deck,
     html_or_pdf,

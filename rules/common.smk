@@ -161,6 +161,11 @@ def paper_local_pdf():
     return next((c for c in local if Path(c).is_file()), None)
 
 
+def paper_tables():
+    """report.paper.tables: the paper's own tables, cropped from its PDF (lmdeck paper-tables)."""
+    return config["report"].get("paper", {}).get("tables", [])
+
+
 def announce_missing_preview():
     """An empty Preview.png is the preview step's 'none was available' (read here, never written)."""
     preview = Path(f"{ATTACHMENTS}/Preview.png")

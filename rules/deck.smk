@@ -49,12 +49,38 @@ rule preview:
         "lmdeck --log {log:q} preview --first-of {params.candidates:q} --out {output:q}"
 
 
+# The paper's own tables (report.paper.tables) as crops of the first available PDF, found as the
+# preview finds it. None available: every crop is left empty with a console note, and the deck
+# drops the paper-table slides.
+rule paper_tables:
+    input:
+        paper_local_pdf() or [],
+    output:
+        report(
+            [f"{ATTACHMENTS}/paper/{table['name']}.png" for table in paper_tables()],
+            caption="../report/paper_tables.rst",
+            category="Paper",
+        ),
+    log:
+        "logs/paper_tables/paper_tables.log",
+    benchmark:
+        "benchmarks/paper_tables/paper_tables.tsv"
+    params:
+        candidates=paper_candidates(),
+        tables=json.dumps(paper_tables(), sort_keys=True),
+        out_dir=f"{ATTACHMENTS}/paper",
+    shell:
+        "lmdeck --log {log:q} paper-tables --first-of {params.candidates:q} --tables {params.tables:q}"
+        " --out-dir {params.out_dir:q}"
+
+
 # The numbers for the deck, apart from its text and templates: editing those re-runs only `deck`,
 # which is templating (no pandas, no scores).
 rule deck_data:
     input:
         scores="results/scores.csv",
         failures="results/failures.csv",
+        samples="results/samples.parquet",
     output:
         f"results/deck/{REPORT}.json",
     log:
@@ -65,7 +91,7 @@ rule deck_data:
         spec=report_spec(),
     shell:
         "lmdeck --log {log:q} deck-data --scores {input.scores:q} --spec {params.spec:q} --failures {input.failures:q}"
-        " --out {output:q}"
+        " --samples {input.samples:q} --out {output:q}"
 
 
 rule deck:
@@ -73,6 +99,7 @@ rule deck:
         data=f"results/deck/{REPORT}.json",
         figures=rules.figures.output,
         preview=[f"{ATTACHMENTS}/Preview.png"] if paper_candidates() else [],
+        paper_tables=rules.paper_tables.output if paper_tables() else [],
         templates=sorted(str(p) for p in TEMPLATES.rglob("*.j2")),
     output:
         f"slides/{REPORT}.md",

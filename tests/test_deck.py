@@ -10,6 +10,7 @@ import pytest
 
 from conftest import BIN, ROOT, jobs_run, run_snakemake
 from lmdeck import deck, export, scores
+from lmdeck.markdown import escape
 
 SEED_SECTIONS = [
     "调研报告",
@@ -272,6 +273,10 @@ def test_offline_paper_url_leaves_the_deck_without_preview(workflow, tmp_path):
     output = proc.stdout + proc.stderr
     assert {"preview", "deck"} <= set(jobs_run(proc)), jobs_run(proc)
     assert "lmdeck preview: no paper preview" in output and "lmdeck-offline-check.invalid" in output
+    # The paper's table crops: left empty with a note, their slides dropped with a note; the deck builds.
+    assert "lmdeck paper-tables: no paper PDF" in output and "section 'paper_tables' left out" in output
+    assert (work / "attachments" / "BLUELM" / "paper" / "Table3.png").stat().st_size == 0
+    assert "Results as reported in the paper" not in (work / "slides" / "bluelm.md").read_text(encoding="utf-8")
     assert (work / "attachments" / "BLUELM" / "Preview.png").stat().st_size == 0
     assert "Preview.png" in (workflow["dir"] / "slides" / "bluelm.md").read_text(encoding="utf-8")
     assert "Preview.png" not in (work / "slides" / "bluelm.md").read_text(encoding="utf-8")
@@ -324,3 +329,31 @@ def test_paper_url_that_fails_names_the_url(tmp_path, pdf_server, option):
     assert proc.returncode == 1
     assert f"{pdf_server}/missing.pdf: download failed: HTTP Error 404" in proc.stderr
     assert not (tmp_path / "p.png").exists()
+
+
+def test_paper_tables_and_examples_slides(deck_md, workflow):
+    """The default config's paper tables (cropped from ../shared/reference, as the config names
+    it) and one example per benchmark, taken from the run's per-item records."""
+    if not (ROOT.parent / "shared" / "reference" / "BlueLM_technical_report.pdf").is_file():
+        pytest.skip("the BlueLM report is not in ../shared/reference (not shipped)")
+    paper = [s for s in slides_of(deck_md) if "### Results as reported in the paper" in s]
+    shown = re.findall(r"!\[(\w+) h:(\d+)\]\(\.\./attachments/BLUELM/paper/(\w+)\.png\)", "\n".join(paper))
+    assert [name for name, _, _ in shown] == ["Table2", "Table3", "Table9", "Table10"]
+    assert all(int(h) <= deck.PAPER_TABLES_ROOM[1] for _, h, _ in shown)
+    for name, _, _ in shown:
+        assert (workflow["dir"] / "attachments" / "BLUELM" / "paper" / f"{name}.png").stat().st_size > 1000
+
+    samples = pd.read_parquet(workflow["dir"] / "results" / "samples.parquet")
+    examples = {s.split("### Example: ", 1)[1].split("\n", 1)[0]: s for s in slides_of(deck_md) if "### Example: " in s}
+    assert list(examples) == [b for b in BENCHMARKS if b != "BBH"]  # the first run's, in category order
+    for bench, slide in examples.items():
+        first_harness = next(b["harness"] for b in workflow["first"]["benchmarks"] if b["name"] == bench)
+        first_harness = first_harness if isinstance(first_harness, str) else first_harness[0]
+        rows = samples[(samples["benchmark"] == bench) & (samples["harness"] == first_harness)]
+        item = rows.sort_values(["subtask", "item_id"]).iloc[0]  # both models have every item here
+        assert f"item {escape(item['item_id'])}" in slide, bench
+        # The question end of the prompt as the harness built it, verbatim in the code block.
+        last_line = item["prompt"].rstrip("\n").rsplit("\n", 1)[-1]
+        code = slide.split("```text\n", 1)[1].split("\n```", 1)[0]
+        assert code.endswith(last_line), (bench, code[-200:], last_line)
+        assert "| Demo LLaMA-style |" in slide and "| Demo Qwen2-style |" in slide

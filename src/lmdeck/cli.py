@@ -111,11 +111,42 @@ def cmd_preview(args) -> None:
         figures.pdf_first_page_png(Path(args.pdf), Path(args.out), dpi=args.dpi)
 
 
+def cmd_paper_tables(args) -> None:
+    """Crops of the paper's own tables (report.paper.tables) from the first available PDF."""
+    from lmdeck import paper_tables
+
+    why = paper_tables.render_first_available(args.first_of, json.loads(args.tables), Path(args.out_dir))
+    if why:
+        console.notice(
+            f"lmdeck paper-tables: no paper PDF ({why}); the crops are empty and the deck shows no paper tables. "
+            "Once a candidate is available: snakemake --cores all --forcerun paper_tables"
+        )
+
+
+def cmd_extract_reported(args) -> None:
+    from lmdeck import paper_tables
+
+    bbox = args.bbox.split(",") if args.bbox else None
+    text = paper_tables.write_extracted(Path(args.pdf), args.page, Path(args.out) if args.out else None, bbox)
+    if args.out:
+        console.notice(
+            f"lmdeck extract-reported: {args.out}: {text.count(chr(10)) - 1} rows, each marked draft; "
+            "fill in shots and metric, check every number against the paper, then clear the draft column"
+        )
+    else:
+        sys.stdout.write(text)
+
+
 def cmd_deck_data(args) -> None:
     from lmdeck import deck_data
 
     deck_data.write(
-        Path(args.out), json.loads(args.spec), Path(args.scores), Path(args.failures), Path(args.benchmarks_dir)
+        Path(args.out),
+        json.loads(args.spec),
+        Path(args.scores),
+        Path(args.failures),
+        Path(args.benchmarks_dir),
+        Path(args.samples) if args.samples else None,
     )
 
 
@@ -124,12 +155,14 @@ def cmd_deck(args) -> None:
 
     out = Path(args.out)
     assets = deck.find_assets(Path(args.attachments), out.parent, with_preview=args.preview)
+    report = json.loads(args.report)
     deck.write_deck(
         out,
-        json.loads(args.report),
+        report,
         Path(args.data),
         assets,
         Path(args.templates) if args.templates else deck.TEMPLATES,
+        paper_tables=deck.find_paper_tables(Path(args.attachments), out.parent, report),
     )
 
 
@@ -234,11 +267,34 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--dpi", type=int, default=80)
     s.set_defaults(func=cmd_preview)
 
+    s = sub.add_parser("paper-tables", help="crops of the paper's own tables (report.paper.tables) as PNGs")
+    s.add_argument(
+        "--first-of",
+        nargs="*",
+        default=[],
+        metavar="PDF_OR_URL",
+        help="candidates (report.paper.pdf), as for preview; when none is available, every crop is "
+        "left empty (the deck drops the paper-table slides) with a note",
+    )
+    s.add_argument("--tables", required=True, help="report.paper.tables as JSON: [{name, page, bbox?}]")
+    s.add_argument("--out-dir", required=True, help="folder for <name>.png")
+    s.set_defaults(func=cmd_paper_tables)
+
+    s = sub.add_parser(
+        "extract-reported", help="draft a reported CSV from a table of the paper PDF (every row marked draft)"
+    )
+    s.add_argument("pdf", metavar="PDF")
+    s.add_argument("--page", type=int, required=True, help="page number, from 1")
+    s.add_argument("--bbox", metavar="X0,TOP,X1,BOTTOM", help="the table's box in PDF points (default: found)")
+    s.add_argument("--out", metavar="FILE", help="the CSV to write (default: standard output)")
+    s.set_defaults(func=cmd_extract_reported)
+
     s = sub.add_parser("deck-data", help="the deck's tables, deltas and provenance from the scores, as JSON")
     s.add_argument("--scores", required=True)
     s.add_argument("--spec", required=True)
     s.add_argument("--failures", required=True, help="failures.csv from merge-scores")
     s.add_argument("--benchmarks-dir", default="benchmarks", help="Snakemake `benchmark:` files (job times)")
+    s.add_argument("--samples", help="samples.parquet from merge-scores (the examples slides)")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_deck_data)
 

@@ -81,6 +81,15 @@ def check(config: Config) -> None:
         if model.build is None:
             check_model_folder(model.path, f"models[{i}].path")
     check_sections(config.report)
+    try:  # a crop's file is attachments/<report>/paper/<name>.png
+        refuse_collisions(
+            enumerate(config.report.get("paper", {}).get("tables", [])),
+            name=lambda item: item[1]["name"],
+            what="report.paper.tables",
+            describe=lambda item: f"report.paper.tables[{item[0]}] ({item[1]['name']})",
+        )
+    except NameCollision as err:
+        raise ConfigError(str(err)) from None
     for i, bench in enumerate(config.benchmarks):
         where = f"benchmarks[{i}] ({bench.name})"
         for kind in config.model_kinds():

@@ -23,8 +23,9 @@ from markupsafe import Markup
 from tabulate import tabulate
 
 from lmdeck import resources
+from lmdeck.console import notice
 from lmdeck.fileio import write_text
-from lmdeck.markdown import MISSING_NOTE, escape, fmt, safe_url
+from lmdeck.markdown import MISSING_NOTE, code_block, escape, fmt, safe_url
 
 TEMPLATES = resources.templates()  # the default; `report.templates` / --templates replace it
 
@@ -33,6 +34,11 @@ SLIDE_BREAK = Markup("\n\n---\n\n")  # blank lines around it, else Markdown read
 # Image sizes per asset kind (Marp's `h:` image keyword), so images fit the 16:9 slide.
 IMAGE_HEIGHT = {"preview": 330, "table1": 420, "table2": 470, "table3": 470}
 CHART_HEIGHT = 500
+# The paper's table crops: shown at 1.8 CSS px per PDF point (its 9-10 pt text at about 17 px),
+# stacked on a slide while they fit the room below the heading; a larger one is scaled to fit.
+PAPER_TABLE_SCALE = 1.8
+PAPER_TABLES_ROOM = (1160, 500)  # width, height in CSS px (1280 x 720 slide less padding and heading)
+PAPER_TABLE_CAPTION = 34  # px of a crop's caption line
 
 
 class DeckError(ValueError):
@@ -61,6 +67,7 @@ def environment(template_dir: Path = TEMPLATES) -> Environment:
     )
     env.globals["slide_break"] = SLIDE_BREAK
     env.filters["url"] = lambda url: Markup(safe_url(url))
+    env.filters["code_block"] = lambda text: Markup(code_block(text))
     return env
 
 
@@ -116,7 +123,66 @@ def with_markup(data: dict) -> dict:
     return data
 
 
-def render(report: dict, data: dict, assets: dict, template_dir: Path = TEMPLATES) -> str:
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height of a PNG from its header (no image library in the deck step)."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        raise DeckError(f"{path}: not a PNG")
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def find_paper_tables(attachments: Path, deck_dir: Path, report: dict) -> list[dict]:
+    """report.paper.tables whose crop is there (`lmdeck paper-tables` leaves it empty when no PDF
+    was available), in config order, with its path relative to the deck and its display size."""
+    from lmdeck.paper_tables import RESOLUTION
+
+    found = []
+    for table in (report.get("paper") or {}).get("tables", []):
+        png = Path(attachments) / "paper" / f"{table['name']}.png"
+        if not png.is_file() or png.stat().st_size == 0:
+            continue
+        width, height = (px * 72 / RESOLUTION * PAPER_TABLE_SCALE for px in png_size(png))
+        fit = min(1.0, PAPER_TABLES_ROOM[0] / width, (PAPER_TABLES_ROOM[1] - PAPER_TABLE_CAPTION) / height)
+        found.append({**table, "path": os.path.relpath(png, deck_dir), "height": int(height * fit)})
+    return found
+
+
+def paper_table_slides(tables: list[dict]) -> list[list[dict]]:
+    """The crops in order, as many on a slide as fit stacked (each with its caption line)."""
+    slides: list[list[dict]] = []
+    used = PAPER_TABLES_ROOM[1]
+    for table in tables:
+        shown = {**table, "image": Markup(f"![{escape(table['name'])} h:{table['height']}]({table['path']})")}
+        if used + table["height"] + PAPER_TABLE_CAPTION > PAPER_TABLES_ROOM[1]:
+            slides.append([])
+            used = 0
+        slides[-1].append(shown)
+        used += table["height"] + PAPER_TABLE_CAPTION
+    return slides
+
+
+# Sections that show only what a step may not have: without it they are left out, with a note.
+WHEN_EMPTY = {
+    "paper_tables": ("paper_table_slides", "no paper table crops (report.paper.tables empty, or no PDF was available)"),
+    "examples": ("examples", "no per-item records to take examples from"),
+}
+
+
+def drop_empty_sections(sections: list[str], ctx: dict) -> list[str]:
+    kept = []
+    for section in sections:
+        key, why = WHEN_EMPTY.get(section, (None, ""))
+        if key and not ctx.get(key):
+            notice(f"lmdeck deck: section {section!r} left out: {why}")
+            continue
+        kept.append(section)
+    return kept
+
+
+def render(
+    report: dict, data: dict, assets: dict, template_dir: Path = TEMPLATES, paper_tables: list[dict] | None = None
+) -> str:
     report = {**report_defaults(), "paper": {}, **report}
     env = environment(template_dir)
     for section in report["sections"]:
@@ -140,7 +206,9 @@ def render(report: dict, data: dict, assets: dict, template_dir: Path = TEMPLATE
         "charts": [
             (k.removeprefix("chart_"), img) for k, img in sorted(images.items()) if k.startswith("chart_") and img
         ],
+        "paper_table_slides": paper_table_slides(paper_tables or []),
     }
+    ctx["report"] = {**report, "sections": drop_empty_sections(report["sections"], ctx)}
     return env.get_template("deck.md.j2").render(**ctx)
 
 
@@ -156,9 +224,16 @@ def find_assets(attachments: Path, deck_dir: Path, with_preview: bool) -> dict[s
     }
 
 
-def write_deck(out: Path, report: dict, data_json: Path, assets: dict, template_dir: Path = TEMPLATES) -> None:
+def write_deck(
+    out: Path,
+    report: dict,
+    data_json: Path,
+    assets: dict,
+    template_dir: Path = TEMPLATES,
+    paper_tables: list[dict] | None = None,
+) -> None:
     data = json.loads(Path(data_json).read_text(encoding="utf-8"))
-    write_text(out, render(report, data, assets, template_dir))
+    write_text(out, render(report, data, assets, template_dir, paper_tables))
 
 
 def render_scores(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lmdeck import __version__, resources, tables
+from lmdeck import __version__, examples, resources, tables
 from lmdeck.fileio import write_json
 
 REPO = resources.checkout()  # None for an installed package: no commit to report
@@ -151,7 +151,13 @@ def not_evaluated(scores: pd.DataFrame, spec: dict, failures: pd.DataFrame, tabl
     return out
 
 
-def build(spec: dict, scores: pd.DataFrame, failures: pd.DataFrame | None, benchmarks_dir: Path) -> dict:
+def build(
+    spec: dict,
+    scores: pd.DataFrame,
+    failures: pd.DataFrame | None,
+    benchmarks_dir: Path,
+    samples: pd.DataFrame | None = None,
+) -> dict:
     from lmdeck.scores import FAILURE_COLUMNS
 
     failures = failures if failures is not None else pd.DataFrame(columns=FAILURE_COLUMNS)
@@ -171,10 +177,15 @@ def build(spec: dict, scores: pd.DataFrame, failures: pd.DataFrame | None, bench
         "not_evaluated": {t: not_evaluated(scores, spec, failures, t) for t in ("base", "chat")},
         "tolerance": spec.get("tolerance", 5),
         "provenance": provenance(scores, spec, benchmarks_dir),
+        # One item per benchmark, from the per-item records (the examples slides).
+        "examples": examples.pick(samples, spec, tables.benchmark_order(spec)) if samples is not None else [],
     }
 
 
-def write(out: Path, spec: dict, scores_csv: Path, failures_csv: Path, benchmarks_dir: Path) -> None:
+def write(
+    out: Path, spec: dict, scores_csv: Path, failures_csv: Path, benchmarks_dir: Path, samples: Path | None = None
+) -> None:
     from lmdeck.scores import read, read_failures
 
-    write_json(out, build(spec, read(scores_csv), read_failures(failures_csv), benchmarks_dir))
+    items = pd.read_parquet(samples) if samples else None
+    write_json(out, build(spec, read(scores_csv), read_failures(failures_csv), benchmarks_dir, items))

@@ -55,3 +55,16 @@ def fmt(value, bold: bool = False) -> str:
         return MISSING
     text = f"{value:.1f}" if isinstance(value, (int, float)) else str(value)
     return f"**{text}**" if bold else text
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # what a model may emit that no slide can show
+
+
+def code_block(text: str, language: str = "text") -> str:
+    """`text` shown verbatim (line breaks, indentation, `$`, `#`, `<`, backticks) as a fenced code
+    block: Markdown, HTML, math, emoji and Marp directives are not read inside a fence, and the
+    fence is longer than any backtick run in the text, so nothing in it can close the block."""
+    text = _CONTROL.sub("", _LINE_ENDING.sub("\n", str(text)).replace("\t", "    "))
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text}\n{fence}"

@@ -14,6 +14,9 @@ from pathlib import Path
 from lmdeck.settings import Config, ReportSpec
 
 HEADER = ["model", "benchmark", "shots", "metric", "score", "source"]
+# An optional last column: a row with anything in it is a draft (`lmdeck extract-reported` marks
+# every row it reads off a PDF), refused unless the config entry says `allow_draft: true`.
+DRAFT_COLUMN = "draft"
 
 
 class ReportedError(ValueError):
@@ -31,6 +34,7 @@ class Row:
     metric: str
     score: float
     source: str
+    draft: bool = False
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -48,15 +52,17 @@ def read_file(path: str | Path, table: str) -> list[Row]:
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         header = next(reader, [])
-        if header != HEADER:
-            raise ReportedError(f"{path} line 1: header must be {','.join(HEADER)}, got {','.join(header)}")
+        if header not in (HEADER, HEADER + [DRAFT_COLUMN]):
+            raise ReportedError(
+                f"{path} line 1: header must be {','.join(HEADER)} (optionally ,{DRAFT_COLUMN}), got {','.join(header)}"
+            )
         for cells in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue  # a blank line
-            if len(cells) != len(HEADER):
-                raise ReportedError(f"{path} line {line}: {len(cells)} columns, the header has {len(HEADER)}")
-            rec = dict(zip(HEADER, cells))
+            if len(cells) != len(header):
+                raise ReportedError(f"{path} line {line}: {len(cells)} columns, the header has {len(header)}")
+            rec = dict(zip(header, cells))
             try:
                 score = float(rec["score"])
             except ValueError:
@@ -74,6 +80,7 @@ def read_file(path: str | Path, table: str) -> list[Row]:
                     rec["metric"],
                     score,
                     rec["source"],
+                    bool(rec.get(DRAFT_COLUMN, "").strip()),
                 )
             )
     return rows
@@ -87,8 +94,16 @@ def read_all(config: Config | ReportSpec) -> list[Row]:
 
     covered = {b.name for b in config.benchmarks}
     kept: dict[tuple[str, str, str], Row] = {}
-    for entry in config.reported:
-        for row in read_file(entry.file, entry.table):
+    for i, entry in enumerate(config.reported):
+        rows = read_file(entry.file, entry.table)
+        draft = next((row for row in rows if row.draft), None)
+        if draft and not entry.allow_draft:
+            raise ReportedError(
+                f"{draft.file} line {draft.line}: {draft.model} × {draft.benchmark} is marked draft (read off the "
+                f"paper by lmdeck extract-reported, not yet checked): check the row against the paper and clear "
+                f"its {DRAFT_COLUMN} cell, or set reported[{i}].allow_draft: true to show it marked as draft"
+            )
+        for row in rows:
             if row.benchmark not in covered:
                 continue  # a benchmark this report does not cover
             first = kept.get(row.key)

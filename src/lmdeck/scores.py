@@ -39,6 +39,7 @@ COLUMNS = [
     "category",
     "table",
     "reference",
+    "draft",  # a reported number not yet checked against the paper (lmdeck.reported, allow_draft)
 ]
 SAMPLE_COLUMNS = [
     "model",
@@ -240,6 +241,7 @@ def read_reported(spec: dict) -> list[dict]:
                 "category": categories[rec.benchmark],
                 "table": rec.table,
                 "reference": rec.source,
+                "draft": rec.draft,
             }
         )
     return rows
@@ -278,6 +280,7 @@ def build_table(
     refuse_duplicate_keys(frame)
     frame["n"] = frame["n"].astype("Int64")
     frame["shots"] = frame["shots"].astype("Int64")
+    frame["draft"] = frame["draft"].eq(True)  # measured rows (no value) are never drafts
     return frame
 
 

@@ -190,6 +190,11 @@ class Benchmark:
 class Reported:
     file: str
     table: str
+    allow_draft: bool  # rows marked draft (lmdeck extract-reported) are shown, marked, instead of refused
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> Reported:
+        return cls(d["file"], d["table"], d["allow_draft"])
 
 
 @dataclass(frozen=True)
@@ -232,7 +237,7 @@ class Config:
         return cls(
             models=tuple(Model.from_dict(m) for m in d["models"]),
             benchmarks=tuple(Benchmark.from_dict(b) for b in d["benchmarks"]),
-            reported=tuple(Reported(r["file"], r["table"]) for r in d["reported"]),
+            reported=tuple(Reported.from_dict(r) for r in d["reported"]),
             allow_code_execution=d["allow_code_execution"],
             code_timeout_s=d["code_timeout_s"],
             limits=Limits.from_dict(d["limits"]),
@@ -308,7 +313,7 @@ class ReportSpec:
         return cls(
             models=tuple(Model.from_dict(m) for m in d["models"]),
             benchmarks=tuple(Benchmark.from_dict(b) for b in d["benchmarks"]),
-            reported=tuple(Reported(r["file"], r["table"]) for r in d["reported"]),
+            reported=tuple(Reported.from_dict(r) for r in d["reported"]),
             tolerance=d["tolerance"],
         )
 

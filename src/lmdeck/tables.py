@@ -60,6 +60,12 @@ def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
     if rows.empty and not any(m.get("kind", "base") == table for m in spec["models"]):
         return pd.DataFrame(columns=benchmark_order(spec) + ["Average"])
     labels = [row_label(m, s, spec) for m, s in zip(rows["model"], rows["source"])]
+    # Reported numbers not yet checked against the paper (allow_draft) say so on their row.
+    drafts = set(rows.loc[rows["draft"].eq(True), "model"]) if "draft" in rows else set()
+    labels = [
+        f"{label} (draft)" if s == "reported" and m in drafts else label
+        for label, m, s in zip(labels, rows["model"], rows["source"])
+    ]
     # A benchmark run through a second harness: its numbers get their own row, never mixed in.
     others = measured_headline(scores, spec, primary=False)
     others = others[others["table"] == table]

@@ -18,7 +18,7 @@ def spec_with(tmp_path, csv_text: str) -> dict:
     lmconfig.validate(config)  # fills the schema's defaults in
     path = tmp_path / "reported.csv"
     path.write_text(csv_text, encoding="utf-8")
-    return ReportSpec.of({**config, "reported": [{"file": str(path), "table": "base"}]})
+    return ReportSpec.of({**config, "reported": [{"file": str(path), "table": "base", "allow_draft": False}]})
 
 
 GOOD_HEADER = "model,benchmark,shots,metric,score,source\n"
