@@ -22,6 +22,7 @@ localrules:
     deck_data,
     deck,
     html_or_pdf,
+    layout_check,
     png,
     export,
 

@@ -29,6 +29,7 @@ class Row:
     metric: str
     score: float
     source: str
+    score_printed: str = ""  # the score cell as the source printed it ("46.20"): shown as is, never re-rounded
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -72,6 +73,7 @@ def read_file(path: str | Path, table: str) -> list[Row]:
                     rec["metric"],
                     score,
                     rec["source"],
+                    rec["score"].strip(),
                 )
             )
     return rows

@@ -38,6 +38,7 @@ COLUMNS = [
     "category",
     "table",
     "reference",
+    "score_printed",
 ]
 SAMPLE_COLUMNS = [
     "model",
@@ -239,6 +240,7 @@ def read_reported(spec: dict) -> list[dict]:
                 "category": categories[rec.benchmark],
                 "table": rec.table,
                 "reference": rec.source,
+                "score_printed": rec.score_printed,
             }
         )
     return rows
@@ -312,5 +314,7 @@ def read_failures(path: Path) -> pd.DataFrame:
 
 def read(csv_path: Path) -> pd.DataFrame:
     return pd.read_csv(
-        csv_path, dtype={"model": str, "benchmark": str, "subtask": str, "reference": str}, keep_default_na=True
+        csv_path,
+        dtype={"model": str, "benchmark": str, "subtask": str, "reference": str, "score_printed": str},
+        keep_default_na=True,
     )
