@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -209,3 +210,85 @@ def test_default_deck_fits_every_slide(workflow):
     html = workflow["dir"] / "slides" / "bluelm.html"
     bad = layout_check.overflows(html)
     assert not bad, "\n".join(o.line() for o in bad)
+
+
+def test_stress_tables_continue_on_further_slides(stress_deck):
+    """Nothing is lost to the split: every row label and every benchmark column is on some slide."""
+    md = stress_deck["md"]
+    assert "### Results: base models (cont.)" in md and "### Baselines (cont.)" in md
+    base = md.split("### Results: base models", 1)[1].split("### Results: chat models", 1)[0]
+    for name in BASELINES + [m["display_name"] for m in MEASURED if m["kind"] == "base"]:
+        assert f"| {name}" in base, name
+    header_cells = {c.strip() for line in base.splitlines() if line.startswith("| Model") for c in line.split("|")}
+    assert set(BENCHMARKS) | {"Average"} <= header_cells
+    assert md.count("## References") >= 2  # 30 references do not fit one slide at 20 px
+
+
+OVERFLOWING = """---
+marp: true
+theme: lmdeck
+paginate: true
+footer: footer
+---
+
+### Fits
+
+A short slide.
+
+---
+
+<!-- _class: wide -->
+
+### Too many rows
+
+| Model | Score |
+|:--|--:|
+{rows}
+
+---
+
+### Too many columns
+
+| {header} |
+|{align}|
+| {cells} |
+"""
+
+
+def overflowing_deck(folder: Path) -> Path:
+    md = folder / "over.md"
+    md.write_text(
+        OVERFLOWING.format(
+            rows="\n".join(f"| model-{i} | {i}.0 |" for i in range(40)),
+            header=" | ".join(f"Benchmark{j}" for j in range(20)),
+            align="|".join("--:" for _ in range(20)),
+            cells=" | ".join("88.8" for _ in range(20)),
+        ),
+        encoding="utf-8",
+    )
+    html = folder / "over.html"
+    export.run_marp(md, THEME, html)
+    return html
+
+
+def test_checker_names_each_overflowing_slide(tmp_path, capsys):
+    html = overflowing_deck(tmp_path)
+    found = layout_check.overflows(html)
+    assert [(o.number, o.heading) for o in found] == [(2, "Too many rows"), (3, "Too many columns")]
+    rows, columns = found
+    assert rows.bottom_px > 500 and rows.right_px == 0  # 40 rows of ~33 px on a 620 px slide
+    assert columns.right_px > 100
+    # The command a user runs (and the workflow's rule): non-zero, one line per slide, naming it.
+    assert cli.main(["layout-check", str(html)]) == 1
+    err = capsys.readouterr().err
+    assert "2 of 3 slides overflow" in err
+    assert re.search(r"slide 2 \(Too many rows\): content runs \d+ px past the bottom", err)
+    assert re.search(r"slide 3 \(Too many columns\): content runs \d+ px past the right edge", err)
+
+
+def test_checker_passes_a_deck_that_fits(tmp_path):
+    md = tmp_path / "ok.md"
+    md.write_text(OVERFLOWING.split("\n---\n\n<!--")[0] + "\n", encoding="utf-8")
+    export.run_marp(md, THEME, tmp_path / "ok.html")
+    assert cli.main(["layout-check", str(tmp_path / "ok.html"), "--out", str(tmp_path / "ok.txt")]) == 0
+    assert "none overflows" in (tmp_path / "ok.txt").read_text(encoding="utf-8")

@@ -95,12 +95,7 @@ def cmd_figures(args) -> None:
     charts.mkdir(parents=True, exist_ok=True)
     for table in ("base", "chat"):  # chat models get charts of their own, as they get their own table
         rows = head[head["table"] == table]
-        # Reported models in their files' order (the paper's), then the measured ones in config order.
-        measured = [
-            tables.row_label(m["name"], "measured", spec) for m in spec["models"] if m.get("kind", "base") == table
-        ]
-        labels = list(dict.fromkeys(rows[rows["source"] == "reported"]["label"]))
-        labels += [label for label in measured if label in set(rows["label"])]
+        labels = tables.chart_labels(rows, spec, table)
         figures.render_category_charts(rows, {c: b for c, b in categories.items() if b}, charts, labels, table=table)
 
 

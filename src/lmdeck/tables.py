@@ -80,6 +80,15 @@ def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
     return pivot
 
 
+def chart_labels(rows: pd.DataFrame, spec: dict, table: str) -> list[str]:
+    """The bars of a table's charts, in the table's order: reported models as their files list them
+    (the paper's order), then the measured ones in config order. `rows`: labelled headline rows."""
+    labels = list(dict.fromkeys(rows[rows["source"] == "reported"]["label"]))
+    present = set(rows["label"])
+    measured = (row_label(m["name"], "measured", spec) for m in spec["models"] if m.get("kind", "base") == table)
+    return labels + [label for label in measured if label in present]
+
+
 def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
     rows = headline(scores)
     tolerance = spec.get("tolerance", 5.0)
