@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, absolutize, default_config
+from conftest import ROOT, absolutize, default_config, run_snakemake
 from lmdeck import cli, export, layout_check, scores
 
 pytestmark = pytest.mark.skipif(export.find_browser() is None, reason="no Chromium for the layout check")
@@ -292,3 +292,22 @@ def test_checker_passes_a_deck_that_fits(tmp_path):
     export.run_marp(md, THEME, tmp_path / "ok.html")
     assert cli.main(["layout-check", str(tmp_path / "ok.html"), "--out", str(tmp_path / "ok.txt")]) == 0
     assert "none overflows" in (tmp_path / "ok.txt").read_text(encoding="utf-8")
+
+
+def test_export_fails_on_an_overflowing_slide(workflow):
+    """The workflow's `export` target runs the check: an overflowing slide fails it, one line per
+    slide on the console, and leaves no marker behind."""
+    template = workflow["templates"] / "slides" / "abstract.md.j2"
+    original = template.read_text(encoding="utf-8")
+    marker = workflow["dir"] / "results" / "deck" / "bluelm.layout.txt"
+    assert marker.exists()  # the session's run passed the check
+    try:
+        template.write_text(original + "\n" + "".join(f"- point {i}\n" for i in range(30)), encoding="utf-8")
+        proc = run_snakemake(workflow["dir"], workflow["first"], "export")
+        assert proc.returncode != 0
+        assert re.search(r"slide 2 \(Abstract\): content runs \d+ px past the bottom", proc.stderr), proc.stderr[-3000:]
+        assert not marker.exists()
+    finally:
+        template.write_text(original, encoding="utf-8")
+        proc = run_snakemake(workflow["dir"], workflow["first"], "export")
+        assert proc.returncode == 0, proc.stderr[-3000:]

@@ -61,12 +61,11 @@ MEASURE_JS = """
 })
 """
 
-CHROMIUM = "/usr/bin/chromium"
 TOLERANCE_PX = 1.0  # sub-pixel rounding of the layout
 
 
 class LayoutError(RuntimeError):
-    """The check itself could not run (no Chromium, no html); overflowing slides are a result."""
+    """Slides overflow (one line each), or the check could not run (no Chromium, no html)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +103,8 @@ def measure(html: Path) -> list[dict]:
         raise LayoutError(f"{html}: no such file (export the deck to html first)")
     try:
         with sync_playwright() as p:
+            # --no-sandbox: Chromium refuses to start as root (containers, CI) without it; the page is
+            # lmdeck's own export, scripts off, every request but local files refused.
             browser = p.chromium.launch(executable_path=browser_path(), args=["--no-sandbox"])
             try:
                 # Without page scripts bespoke never hides a slide: all of them are laid out at once.
