@@ -23,6 +23,7 @@ localrules:
     deck_data,
     deck,
     html_or_pdf,
+    layout_check,
     png,
     export,
 

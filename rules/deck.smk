@@ -152,9 +152,25 @@ rule png:
         "lmdeck --log {log:q} export --format png --deck {input.deck:q} --theme {input.theme:q} --out {output:q}"
 
 
+# Every slide's content must fit its slide: the html measured in headless Chromium (about 2 s).
+# An overflowing slide fails `export`, one line per slide (number, heading, by how many px).
+rule layout_check:
+    input:
+        f"slides/{REPORT}.html",
+    output:
+        f"results/deck/{REPORT}.layout.txt",
+    log:
+        f"logs/layout_check/{REPORT}.log",
+    benchmark:
+        f"benchmarks/layout_check/{REPORT}.tsv"
+    shell:
+        "lmdeck --log {log:q} layout-check {input:q} --out {output:q}"
+
+
 rule export:
     input:
         get_final_output(),
         f"slides/{REPORT}.html",
+        rules.layout_check.output,
         f"slides/{REPORT}.pdf",
         rules.png.output,

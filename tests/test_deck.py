@@ -92,10 +92,14 @@ def test_attachments_written(workflow):
     att = workflow["dir"] / "attachments" / "BLUELM"
     for name in ("Preview.png", "Table1.png", "Table2.png", "Table3.png"):
         assert (att / name).stat().st_size > 1000, name
+    # The chat table (reported chat models) gets charts of its own.
     assert sorted(p.name for p in (att / "charts").glob("*.png")) == [
         "chart_coding.png",
+        "chart_coding_chat.png",
         "chart_exams.png",
+        "chart_exams_chat.png",
         "chart_math.png",
+        "chart_math_chat.png",
     ]
 
 

@@ -81,17 +81,15 @@ def cmd_figures(args) -> None:
     head = tables.headline(frame)
     # Charts show each benchmark's first harness (a second harness has its own table row).
     head = pd.concat([head[head["source"] == "reported"], tables.measured_headline(frame, spec)])
-    head = head[head["table"] == "base"]
     head = head.assign(label=[tables.row_label(m, s, spec) for m, s in zip(head["model"], head["source"])])
+    # Benchmarks in category order (config order within), as the tables show them.
     categories = {c: [b["name"] for b in spec["benchmarks"] if b["category"] == c] for c in tables.CATEGORY_ORDER}
     charts = Path(args.charts_dir)
     charts.mkdir(parents=True, exist_ok=True)
-    figures.render_category_charts(
-        head,
-        {c: b for c, b in categories.items() if b},
-        charts,
-        list(dict.fromkeys(head.sort_values("source", ascending=False, kind="stable")["label"])),
-    )
+    for table in ("base", "chat"):  # chat models get charts of their own, as they get their own table
+        rows = head[head["table"] == table]
+        labels = tables.chart_labels(rows, spec, table)
+        figures.render_category_charts(rows, {c: b for c, b in categories.items() if b}, charts, labels, table=table)
 
 
 def cmd_preview(args) -> None:
@@ -171,6 +169,17 @@ def cmd_export(args) -> None:
     from lmdeck.export import export
 
     export(Path(args.deck), Path(args.theme) if args.theme else resources.theme(), args.format, Path(args.out))
+
+
+def cmd_layout_check(args) -> None:
+    """Fail with one line per slide whose content overflows it in Chromium; `--out`: the report."""
+    from lmdeck import layout_check
+    from lmdeck.fileio import write_text
+
+    checked = layout_check.check(Path(args.deck))
+    print(f"all {checked} slides of {args.deck} fit in Chromium")
+    if args.out:
+        write_text(Path(args.out), f"{checked} slides checked in Chromium; none overflows\n")
 
 
 def cmd_sandbox_run(args) -> None:
@@ -313,6 +322,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--format", required=True, choices=["html", "pdf", "png"])
     s.add_argument("--out", required=True, help="the html/pdf file, or the png folder")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("layout-check", help="marp-cli html export -> every slide whose content overflows (Chromium)")
+    s.add_argument("deck", metavar="DECK.html", help="the deck as marp-cli's html export (lmdeck export --format html)")
+    s.add_argument("--out", help="a file to write once every slide fits (the workflow's marker)")
+    s.set_defaults(func=cmd_layout_check)
 
     s = sub.add_parser("sandbox-run", help="run a Python file in the code sandbox, as a model-written completion")
     s.add_argument("file", metavar="FILE")

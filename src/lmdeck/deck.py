@@ -22,7 +22,7 @@ from jinja2 import ChainableUndefined, Environment, FileSystemLoader, TemplateNo
 from markupsafe import Markup
 from tabulate import tabulate
 
-from lmdeck import resources
+from lmdeck import paginate, resources
 from lmdeck.console import notice
 from lmdeck.fileio import write_text
 from lmdeck.markdown import MISSING_NOTE, code_block, escape, fmt, safe_url
@@ -71,10 +71,6 @@ def environment(template_dir: Path = TEMPLATES) -> Environment:
     return env
 
 
-def chunks(items: list, size: int) -> list[list]:
-    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
-
-
 def image(path: str | None, name: str) -> Markup | None:
     """An image link for a file lmdeck wrote (paths are lmdeck's, not user text), sized to fit."""
     height = IMAGE_HEIGHT.get(name, CHART_HEIGHT)
@@ -115,11 +111,19 @@ def pretraining_table(report: dict) -> Markup:
 
 
 def with_markup(data: dict) -> dict:
-    """The deck data's tables are Markdown that lmdeck.tables generated (cells escaped there)."""
+    """The deck data's tables are Markdown that lmdeck.tables generated (cells escaped there).
+    Each also comes split into the slides it needs (`<key>_pages`, lmdeck.paginate)."""
     data = dict(data)
     for key in ("base_table", "chat_table"):
         data[key] = Markup(data[key]) if data.get(key) else None
+        data[key.replace("_table", "_pages")] = (
+            [Markup(p) for p in paginate.table_pages(data[key])] if data[key] else []
+        )
     data["delta_tables"] = [(model, Markup(table)) for model, table in data.get("delta_tables", [])]
+    data["delta_pages"] = [
+        (model, [Markup(p) for p in paginate.table_pages(table, repeat_columns=0)])
+        for model, table in data["delta_tables"]
+    ]
     return data
 
 
@@ -180,6 +184,19 @@ def drop_empty_sections(sections: list[str], ctx: dict) -> list[str]:
     return kept
 
 
+def baseline_pages(report: dict, models: list[dict]) -> list[list[dict]]:
+    """The baselines list over as many slides as it needs; the intro and the "Measured here" line
+    (first and last slide) are held back from the room."""
+    baselines = report.get("baselines") or {}
+    items = baselines.get("models") or []
+    texts = [f"{m.get('name', '')} {m.get('reference', '')}: {m.get('text', '')}" for m in items]
+    measured = "Measured here: " + ", ".join(
+        f"{m.get('display_name', m['name'])} ({m.get('kind', 'base')}, compared with {m.get('reported_as', '')})"
+        for m in models
+    )
+    return paginate.list_pages(items, texts, intro=baselines.get("intro") or "", closing=measured)
+
+
 def render(
     report: dict, data: dict, assets: dict, template_dir: Path = TEMPLATES, paper_tables: list[dict] | None = None
 ) -> str:
@@ -194,6 +211,7 @@ def render(
                 f"(expected {template_dir / 'slides' / (section + '.md.j2')})"
             ) from None
     images = {k: image(v, k) for k, v in assets.items()}
+    category_order = [c["category"] for c in data.get("categories", [])]
     ctx = {
         **with_markup(data),
         "report": report,
@@ -202,10 +220,11 @@ def render(
         "assets": images,
         "pretraining_table": pretraining_table(report),
         "missing_note": MISSING_NOTE,
-        "reference_pages": chunks(report.get("references", []), 5),
-        "charts": [
-            (k.removeprefix("chart_"), img) for k, img in sorted(images.items()) if k.startswith("chart_") and img
-        ],
+        "baseline_pages": baseline_pages(report, data.get("models", [])),
+        "reference_pages": paginate.pages_of(report.get("references", []), report.get("references", [])),
+        # In category order (as the tables), base models' charts first, then the chat models'.
+        "charts": [(c, images[f"chart_{c}"]) for c in category_order if images.get(f"chart_{c}")],
+        "chat_charts": [(c, images[f"chart_{c}_chat"]) for c in category_order if images.get(f"chart_{c}_chat")],
         "paper_table_slides": paper_table_slides(paper_tables or []),
     }
     ctx["report"] = {**report, "sections": drop_empty_sections(report["sections"], ctx)}

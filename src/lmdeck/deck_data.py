@@ -151,6 +151,10 @@ def not_evaluated(scores: pd.DataFrame, spec: dict, failures: pd.DataFrame, tabl
     return out
 
 
+def printed(scores: pd.DataFrame, table: str) -> dict:
+    return tables.printed_scores(scores[scores["table"] == table])
+
+
 def build(
     spec: dict,
     scores: pd.DataFrame,
@@ -168,10 +172,11 @@ def build(
         "categories": benchmark_slides(spec),
         "n_benchmarks": len(spec["benchmarks"]),
         "models": spec["models"],
-        "base_table": tables.pivot_markdown(base) if len(base) else None,
-        "chat_table": tables.pivot_markdown(chat) if len(chat) else None,
+        "base_table": tables.pivot_markdown(base, printed(scores, "base")) if len(base) else None,
+        "chat_table": tables.pivot_markdown(chat, printed(scores, "chat")) if len(chat) else None,
         "delta_tables": [
-            (model, tables.frame_markdown(rows.drop(columns=["Model"])))
+            # The benchmark leads each row (the model is the slide's heading).
+            (model, tables.frame_markdown(rows[["Benchmark", "Reported as", "Reported", "Measured", "Delta", "Flag"]]))
             for model, rows in delta.groupby("Model", sort=False)
         ],
         "not_evaluated": {t: not_evaluated(scores, spec, failures, t) for t in ("base", "chat")},

@@ -34,7 +34,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
 from lmdeck.fileio import atomic_path  # noqa: E402
-from lmdeck.markdown import MISSING  # noqa: E402  (the tables' dash: missing is never 0)
+from lmdeck.markdown import MISSING, score_text  # noqa: E402  (the tables' dash: missing is never 0)
 
 DPI = 150
 FONT_SIZE = 11.0
@@ -138,6 +138,8 @@ def best_mask(table: pd.DataFrame) -> pd.DataFrame:
         if not _is_numeric_column(column):
             continue
         shown = [round(float(v), 1) if is_number(v) else None for v in column.tolist()]
+        if sum(v is not None for v in shown) < 2:
+            continue  # a single value is not "best" of anything
         best = max(v for v in shown if v is not None)
         for i, v in enumerate(shown):
             mask.iat[i, j] = v is not None and v == best
@@ -362,9 +364,10 @@ def _labelled(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def render_category_charts(
-    scores: pd.DataFrame, categories: dict[str, list[str]], out_dir: Path, models: list[str]
+    scores: pd.DataFrame, categories: dict[str, list[str]], out_dir: Path, models: list[str], table: str = "base"
 ) -> dict[str, Path]:
-    """Grouped bars per category: x = its benchmarks, one bar per label in `models` order.
+    """Grouped bars per category: x = its benchmarks, one bar per label in `models` order;
+    `chart_<category>.png`, for the chat table `chart_<category>_chat.png`.
 
     `scores`: tidy headline rows (model, benchmark, score, source, label); without a `label` column
     one is made as "model (measured)" / "model". Reported bars are solid, measured bars hatched;
@@ -376,10 +379,14 @@ def render_category_charts(
     frame = _labelled(scores)
     frame = frame[frame["label"].isin(models)].drop_duplicates(["label", "benchmark"], keep="first")
     value = {(r.label, r.benchmark): r.score for r in frame.itertuples(index=False)}
+    # Bar labels as the tables print them: a reported score as its source printed it.
+    printed = frame["score_printed"] if "score_printed" in frame else pd.Series(None, index=frame.index)
+    text = {(r.label, r.benchmark): score_text(r.score, p) for r, p in zip(frame.itertuples(index=False), printed)}
     source = {}
     for r in frame.itertuples(index=False):
         source.setdefault(r.label, r.source)
-    colors = matplotlib.colormaps["tab10"].colors
+    # Up to 10 models tab10, beyond that tab20: a colour never stands for two models (up to 20).
+    colors = matplotlib.colormaps["tab10" if len(models) <= 10 else "tab20"].colors
 
     written: dict[str, Path] = {}
     for category, benches in categories.items():
@@ -388,14 +395,23 @@ def render_category_charts(
         grid = [[math.nan if is_missing(v) else float(v) for v in row] for row in grid]
         if not benches or not models or all(math.isnan(v) for row in grid for v in row):
             continue
-        path = out_dir / f"chart_{category}.png"
-        _render_chart(category, benches, models, grid, source, colors, path)
+        path = out_dir / (f"chart_{category}.png" if table == "base" else f"chart_{category}_{table}.png")
+        title = f"{category[:1].upper()}{category[1:]}" + ("" if table == "base" else f" ({table} models)")
+        texts = [[text.get((label, b), MISSING) for b in benches] for label in models]
+        _render_chart(title, benches, models, grid, texts, source, colors, path)
         written[category] = path
     return written
 
 
 def _render_chart(
-    category: str, benches: list[str], labels: list[str], grid: list[list[float]], source: dict, colors, path: Path
+    title: str,
+    benches: list[str],
+    labels: list[str],
+    grid: list[list[float]],
+    texts: list[list[str]],
+    source: dict,
+    colors,
+    path: Path,
 ) -> None:
     n_b, n_l = len(benches), len(labels)
     bar_in = 0.36  # inches per bar: room for a one-decimal label at 8 pt, so labels never collide
@@ -417,12 +433,10 @@ def _render_chart(
             else dict(facecolor=color, edgecolor=color, linewidth=1.0)
         )
         xs = [j - group / 2 + bar_w * (i + 0.5) for j in range(n_b)]
-        present = [(x, v) for x, v in zip(xs, grid[i]) if not math.isnan(v)]
+        present = [(x, v, t) for x, v, t in zip(xs, grid[i], texts[i]) if not math.isnan(v)]
         if present:
-            bars = ax.bar([x for x, _ in present], [v for _, v in present], width=bar_w * 0.92, zorder=2, **style)
-            ax.bar_label(
-                bars, labels=[f"{v:.1f}" for _, v in present], padding=2, fontsize=value_size, color=TEXT_COLOR
-            )
+            bars = ax.bar([x for x, _, _ in present], [v for _, v, _ in present], width=bar_w * 0.92, zorder=2, **style)
+            ax.bar_label(bars, labels=[t for _, _, t in present], padding=2, fontsize=value_size, color=TEXT_COLOR)
         for x, v in zip(xs, grid[i]):
             if math.isnan(v):
                 ax.text(x, 0.8, MISSING, ha="center", va="bottom", fontsize=10, color="#555555", zorder=3)
@@ -438,9 +452,7 @@ def _render_chart(
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_title(
-        f"{category[:1].upper()}{category[1:]}: scores (0–100)", fontsize=TITLE_SIZE, fontweight="bold", loc="left"
-    )
+    ax.set_title(f"{title}: scores (0–100)", fontsize=TITLE_SIZE, fontweight="bold", loc="left")
     # As many legend columns (up to 4) as fit the width; each extra row makes the figure taller.
     renderer = canvas.get_renderer()
     for ncols in range(min(n_l, 4), 0, -1):

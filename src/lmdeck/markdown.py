@@ -49,12 +49,23 @@ def safe_url(url: str) -> str:
     return "".join(f"%{ord(c):02X}" if c in "()<>[]\"'` " else c for c in url)
 
 
-def fmt(value, bold: bool = False) -> str:
-    """A score cell: one decimal, the dash when missing, optionally bold."""
+PLAIN_DECIMAL = re.compile(r"^\d{1,3}(\.\d+)?$")  # a printed score kept as is ("1e1", "1_0": read as numbers only)
+
+
+def score_text(value, printed: str | None = None) -> str:
+    """How a score reads, decided here only: a reported score as its source printed it ("46.20"
+    stays "46.20"), a measured one to one decimal; the dash when missing, never 0."""
+    if isinstance(printed, str) and PLAIN_DECIMAL.match(printed.strip()):
+        return printed.strip()
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
-    text = f"{value:.1f}" if isinstance(value, (int, float)) else str(value)
-    return f"**{text}**" if bold else text
+    return f"{value:.1f}" if isinstance(value, (int, float)) else str(value)
+
+
+def fmt(value, bold: bool = False, printed: str | None = None) -> str:
+    """A score cell (lmdeck.markdown.score_text), optionally bold."""
+    text = score_text(value, printed)
+    return f"**{text}**" if bold and text != MISSING else text
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # what a model may emit that no slide can show

@@ -35,6 +35,7 @@ class Row:
     score: float
     source: str
     draft: bool = False
+    score_printed: str = ""  # the score cell as the source printed it ("46.20"): shown as is, never re-rounded
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -81,6 +82,7 @@ def read_file(path: str | Path, table: str) -> list[Row]:
                     score,
                     rec["source"],
                     bool(rec.get(DRAFT_COLUMN, "").strip()),
+                    rec["score"].strip(),
                 )
             )
     return rows

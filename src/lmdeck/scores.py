@@ -40,6 +40,7 @@ COLUMNS = [
     "table",
     "reference",
     "draft",  # a reported number not yet checked against the paper (lmdeck.reported, allow_draft)
+    "score_printed",
 ]
 SAMPLE_COLUMNS = [
     "model",
@@ -242,6 +243,7 @@ def read_reported(spec: dict) -> list[dict]:
                 "table": rec.table,
                 "reference": rec.source,
                 "draft": rec.draft,
+                "score_printed": rec.score_printed,
             }
         )
     return rows
@@ -316,5 +318,7 @@ def read_failures(path: Path) -> pd.DataFrame:
 
 def read(csv_path: Path) -> pd.DataFrame:
     return pd.read_csv(
-        csv_path, dtype={"model": str, "benchmark": str, "subtask": str, "reference": str}, keep_default_na=True
+        csv_path,
+        dtype={"model": str, "benchmark": str, "subtask": str, "reference": str, "score_printed": str},
+        keep_default_na=True,
     )

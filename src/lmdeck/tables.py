@@ -10,7 +10,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from lmdeck.fileio import atomic_path, write_text
-from lmdeck.markdown import MISSING, MISSING_NOTE, fmt
+from lmdeck.markdown import MISSING, MISSING_NOTE, fmt, score_text
 from lmdeck.scores import AGGREGATE
 
 CATEGORY_ORDER = ["exams", "math", "coding", "reasoning"]
@@ -86,6 +86,15 @@ def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
     return pivot
 
 
+def chart_labels(rows: pd.DataFrame, spec: dict, table: str) -> list[str]:
+    """The bars of a table's charts, in the table's order: reported models as their files list them
+    (the paper's order), then the measured ones in config order. `rows`: labelled headline rows."""
+    labels = list(dict.fromkeys(rows[rows["source"] == "reported"]["label"]))
+    present = set(rows["label"])
+    measured = (row_label(m["name"], "measured", spec) for m in spec["models"] if m.get("kind", "base") == table)
+    return labels + [label for label in measured if label in present]
+
+
 def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
     rows = headline(scores)
     tolerance = spec.get("tolerance", 5.0)
@@ -99,17 +108,20 @@ def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
         measured = primary[primary["model"] == model["name"]].set_index("benchmark")
         # The reported table of the model's own kind (a model can be listed in both tables).
         reported = reported_rows[reported_rows["table"] == model.get("kind", "base")]
+        printed = printed_scores(reported)
         reported = reported.set_index(["model", "benchmark"])["score"]
         for bench in benchmark_order(spec):
             got = measured["score"].get(bench, math.nan)
             want = reported.get((target, bench), math.nan)
             delta = got - want
+            # Reported as the paper printed it ("46.20"); the delta is computed from the number.
+            shown = printed.get((target, bench), want)
             out.append(
                 {
                     "Model": model.get("display_name", model["name"]),
                     "Reported as": target,
                     "Benchmark": bench,
-                    "Reported": want,
+                    "Reported": shown,
                     "Measured": got,
                     "Delta": delta,
                     "Flag": "⚠" if abs(delta) > tolerance else ("" if not math.isnan(delta) else MISSING),
@@ -118,11 +130,27 @@ def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["Model", "Reported as", "Benchmark", "Reported", "Measured", "Delta", "Flag"])
 
 
-def pivot_markdown(pivot: pd.DataFrame) -> str:
-    """Best score per column in bold; missing cells as the dash, never 0."""
-    best = pivot.max(axis=0, skipna=True)
+def printed_scores(scores: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """Reported headline scores as their source printed them, by (model, benchmark): the pivot's
+    cell (label, column) of a reported row (a reported row's label is its model)."""
+    if "score_printed" not in scores:
+        return {}
+    rows = headline(scores)
+    rows = rows[(rows["source"] == "reported") & rows["score_printed"].notna()]
+    return {
+        (m, b): score_text(s, str(t))
+        for m, b, s, t in zip(rows["model"], rows["benchmark"], rows["score"], rows["score_printed"])
+    }
+
+
+def pivot_markdown(pivot: pd.DataFrame, printed: dict[tuple[str, str], str] | None = None) -> str:
+    """Best score per column in bold (only where there is something to beat: two values or more);
+    missing cells as the dash, never 0; `printed` cells as their source printed them."""
+    printed = printed or {}
+    best = pivot.max(axis=0, skipna=True).where(pivot.count() > 1)
     body = [
-        [escape_cell(str(label))] + [fmt(v, bold=not math.isnan(v) and v == best[c]) for c, v in row.items()]
+        [escape_cell(str(label))]
+        + [fmt(v, bold=not math.isnan(v) and v == best[c], printed=printed.get((label, c))) for c, v in row.items()]
         for label, row in pivot.iterrows()
     ]
     headers = [pivot.index.name or ""] + [escape_cell(str(c)) for c in pivot.columns]
@@ -154,7 +182,8 @@ def write_tables(scores: pd.DataFrame, spec: dict, out_dir: Path) -> list[Path]:
     written = []
     frames = {f"{table}": score_pivot(scores, spec, table) for table in ("base", "chat")}
     for name, pivot in frames.items():
-        write_text(out_dir / f"{name}.md", pivot_markdown(pivot) + f"\n\n{MISSING_NOTE}\n")
+        printed = printed_scores(scores[scores["table"] == name])
+        write_text(out_dir / f"{name}.md", pivot_markdown(pivot, printed) + f"\n\n{MISSING_NOTE}\n")
         with atomic_path(out_dir / f"{name}.csv") as tmp:
             pivot.to_csv(tmp, float_format="%.2f")
         written += [out_dir / f"{name}.md", out_dir / f"{name}.csv"]
