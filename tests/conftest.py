@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 import subprocess
@@ -63,18 +64,43 @@ def demo_model_dir(tmp_path_factory) -> Path:
     return build_model(out, Build.with_defaults("llama", corpus=ROOT / "data" / "demo", seed=1))
 
 
+def workflow_configs(templates: Path) -> tuple[dict, dict]:
+    """The default config (absolute paths, its own template folder) and the same minus BBH."""
+    full = absolutize(default_config())
+    full["report"]["templates"] = str(templates)
+    return full, {**full, "benchmarks": [b for b in full["benchmarks"] if b["name"] != "BBH"]}
+
+
 @pytest.fixture(scope="session")
-def workflow(tmp_path_factory):
+def workflow(tmp_path_factory, worker_id):
     """One real run of the whole workflow: the default config minus BBH, own copy of the templates.
 
     (BBH is added later by a test to show that only new work runs.) Targets: the default (deck
-    Markdown + html) and `export` (pdf, png per slide), as `make report` does."""
+    Markdown + html) and `export` (pdf, png per slide), as `make report` does.
+
+    The run is made once for the whole session, also under pytest-xdist: the first worker to ask
+    makes it in a folder all workers share (under a lock) and nobody writes there again. Each worker
+    gets its own copy (metadata and mtimes kept) with its own templates, which tests may edit: the
+    copy's deck steps are brought up to date once here (the template folder is a deck input), so
+    the copy is a finished run like the original."""
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    shared = (root.parent if worker_id != "master" else root) / "workflow-shared"
+    with FileLock(str(shared) + ".lock"):
+        if not (shared / ".finished.json").exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            shutil.copytree(ROOT / "templates", shared / "templates")
+            proc = run_snakemake(shared, workflow_configs(shared / "templates")[1], "all", "export")
+            assert proc.returncode == 0, proc.stderr[-5000:]
+            record = {"args": proc.args, "returncode": 0, "stdout": proc.stdout, "stderr": proc.stderr}
+            (shared / ".finished.json").write_text(json.dumps(record), encoding="utf-8")
+    proc = subprocess.CompletedProcess(**json.loads((shared / ".finished.json").read_text(encoding="utf-8")))
     workdir = tmp_path_factory.mktemp("workflow")
+    shutil.copytree(shared, workdir, symlinks=True, dirs_exist_ok=True)
     templates = workdir / "templates"
-    shutil.copytree(ROOT / "templates", templates)
-    full = absolutize(default_config())
-    full["report"]["templates"] = str(templates)
-    first = {**full, "benchmarks": [b for b in full["benchmarks"] if b["name"] != "BBH"]}
-    proc = run_snakemake(workdir, first, "all", "export")
-    assert proc.returncode == 0, proc.stderr[-5000:]
+    full, first = workflow_configs(templates)
+    settle = run_snakemake(workdir, first, "all", "export")
+    assert settle.returncode == 0, settle.stderr[-5000:]
+    assert not {"lm_eval", "opencompass", "build_model", "prepare_data"} & set(jobs_run(settle)), settle.stdout[-3000:]
     return {"dir": workdir, "config": full, "first": first, "proc": proc, "templates": templates}

@@ -7,6 +7,7 @@ import re
 
 import pandas as pd
 
+from lmdeck.settings import ReportSpec
 from lmdeck import deck, figures, scores, tables
 
 BENCHES = [("B-reason", "reasoning"), ("B-exam", "exams"), ("B-code", "coding"), ("B-math", "math")]
@@ -14,15 +15,25 @@ BENCHES = [("B-reason", "reasoning"), ("B-exam", "exams"), ("B-code", "coding"),
 
 def inputs(tmp_path, models: list[dict], reported: str) -> tuple[dict, pd.DataFrame]:
     (tmp_path / "base.csv").write_text("model,benchmark,shots,metric,score,source\n" + reported, encoding="utf-8")
-    spec = {
-        "models": models,
-        "benchmarks": [
-            {"name": n, "category": c, "harness": "lm-eval", "shots": 0, "metric": "acc", "description": "d"}
-            for n, c in BENCHES
-        ],
-        "reported": [{"file": str(tmp_path / "base.csv"), "table": "base"}],
-        "tolerance": 5,
-    }
+    spec = ReportSpec.filled(
+        {
+            "models": models,
+            "benchmarks": [
+                {
+                    "name": n,
+                    "category": c,
+                    "harness": "lm-eval",
+                    "format": "mmlu",
+                    "shots": 0,
+                    "metric": "acc",
+                    "description": "d",
+                }
+                for n, c in BENCHES
+            ],
+            "reported": [{"file": str(tmp_path / "base.csv"), "table": "base"}],
+            "tolerance": 5,
+        }
+    )
     rows = scores.read_reported(spec)
     for i, model in enumerate(models):
         for name, category in BENCHES:

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, absolutize, default_config, run_snakemake
+from lmdeck.settings import ReportSpec
 from lmdeck import cli, export, layout_check, scores
 
 pytestmark = pytest.mark.skipif(export.find_browser() is None, reason="no Chromium for the layout check")
@@ -93,12 +94,14 @@ def stress_inputs(folder: Path) -> tuple[dict, dict, pd.DataFrame]:
     models = copy.deepcopy(MEASURED)
     models[0]["reported_as"] = BASELINES[-1]
     models[2]["reported_as"] = CHAT_BASELINES[-1]
-    spec = {
-        "models": models,
-        "benchmarks": benches,
-        "reported": [{"file": str(folder / f"{t}.csv"), "table": t} for t in ("base", "chat")],
-        "tolerance": 5,
-    }
+    spec = ReportSpec.filled(
+        {
+            "models": models,
+            "benchmarks": benches,
+            "reported": [{"file": str(folder / f"{t}.csv"), "table": t} for t in ("base", "chat")],
+            "tolerance": 5,
+        }
+    )
     rows = scores.read_reported(spec)
     for model in models:
         for bench in benches:

@@ -318,6 +318,16 @@ class ReportSpec:
         )
 
     @staticmethod
+    def filled(spec: Mapping) -> dict:
+        """A spec written in code (tests, benchmarks) with the schema's defaults filled in."""
+        return {
+            **spec,
+            "models": [with_schema_defaults(m, "models") for m in spec["models"]],
+            "benchmarks": [with_schema_defaults(b, "benchmarks") for b in spec["benchmarks"]],
+            "reported": [with_schema_defaults(r, "reported") for r in spec["reported"]],
+        }
+
+    @staticmethod
     def of(config: Mapping) -> dict:
         """The JSON-ready spec of a validated config (schema defaults filled, paths absolute)."""
         return {
