@@ -99,13 +99,12 @@ class Build:
 
 
 @dataclass(frozen=True)
-class Model:
+class ModelLoading:
+    """How the harnesses load a model: what a model entry and a harness job's model share."""
+
     name: str
-    path: str | None  # hub id or local folder; None for a built model
     revision: str
-    kind: str  # base | chat: which results table
-    display_name: str
-    reported_as: str | None
+    kind: str  # base | chat: which results table (and chat templates)
     dtype: str
     trust_remote_code: bool
     device: str
@@ -114,6 +113,13 @@ class Model:
     lm_eval_backend: str
     lm_eval_model_args: dict
     opencompass_model_kwargs: dict
+
+
+@dataclass(frozen=True)
+class Model(ModelLoading):
+    path: str | None  # hub id or local folder; None for a built model
+    display_name: str
+    reported_as: str | None
     build: Build | None
 
     @classmethod
@@ -342,25 +348,14 @@ class ReportSpec:
 
 
 @dataclass(frozen=True)
-class JobModel:
+class JobModel(ModelLoading):
     """The model as a harness loads it: no deck-only fields, so renaming one reruns nothing."""
 
-    name: str
     path: str  # a hub id or a local folder (a built model's output folder)
-    revision: str
-    kind: str
-    dtype: str
-    trust_remote_code: bool
-    device: str
-    gpus: int
-    batch_size: int | str
-    lm_eval_backend: str
-    lm_eval_model_args: dict
-    opencompass_model_kwargs: dict
 
     @classmethod
     def of(cls, model: Model, path: str) -> JobModel:
-        return cls(**{f.name: getattr(model, f.name) for f in fields(cls) if f.name != "path"}, path=path)
+        return cls(**{f.name: getattr(model, f.name) for f in fields(ModelLoading)}, path=path)
 
     @classmethod
     def with_defaults(cls, name: str, path: str, **given) -> JobModel:
