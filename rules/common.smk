@@ -135,11 +135,17 @@ def report_spec():
             "models": config["models"],
             "benchmarks": config["benchmarks"],
             "reported": config.get("reported", []),
-            "tolerance": config["report"].get("tolerance", 5),
         },
         sort_keys=True,
     )
 
+
+# The statistics step's outputs (rule statistics), read by the tables, figures and deck data.
+STATS_CSVS = {
+    "comparisons": "results/tables/paired_comparisons.csv",
+    "agreement": "results/tables/harness_agreement.csv",
+    "disagreements": "results/tables/harness_disagreements.csv",
+}
 
 REPORT = config["report"]["name"]
 TEMPLATES = Path(config["report"].get("templates", Path(workflow.basedir, "templates")))

@@ -3,7 +3,8 @@
 
 rule figures:
     input:
-        "results/scores.csv",
+        scores="results/scores.csv",
+        comparisons=STATS_CSVS["comparisons"],
     output:
         tables=report(
             expand(f"{ATTACHMENTS}/{{name}}.png", name=table_images()),
@@ -26,7 +27,8 @@ rule figures:
         # The table images' folder (Table1-3.png sit directly in it).
         out_dir=lambda wc, output: os.path.dirname(output.tables[0]),
     shell:
-        "lmdeck --log {log:q} figures --scores {input:q} --spec {params.spec:q} --report {params.report:q}"
+        "lmdeck --log {log:q} figures --scores {input.scores:q} --comparisons {input.comparisons:q} --spec {params.spec:q}"
+        " --report {params.report:q}"
         " --out-dir {params.out_dir:q} --charts-dir {output.charts:q}"
 
 
@@ -53,6 +55,7 @@ rule preview:
 # which is templating (no pandas, no scores).
 rule deck_data:
     input:
+        **STATS_CSVS,
         scores="results/scores.csv",
         failures="results/failures.csv",
     output:
@@ -65,6 +68,7 @@ rule deck_data:
         spec=report_spec(),
     shell:
         "lmdeck --log {log:q} deck-data --scores {input.scores:q} --spec {params.spec:q} --failures {input.failures:q}"
+        " --comparisons {input.comparisons:q} --agreement {input.agreement:q} --disagreements {input.disagreements:q}"
         " --out {output:q}"
 
 

@@ -61,6 +61,11 @@ def check(config: dict) -> None:
             raise ConfigError(f"models[{i}] ({model['name']}): needs `path` (hub id or folder) or `build`")
         if "build" not in model:
             check_model_folder(model["path"], f"models[{i}].path")
+        elif model.get("same_weights_as_reported"):
+            raise ConfigError(
+                f"models[{i}].same_weights_as_reported: {model['name']} is built (`build:`), a random-init "
+                "stand-in; it cannot have the reported model's weights"
+            )
     check_sections(config.get("report", {}))
     for i, bench in enumerate(config["benchmarks"]):
         where = f"benchmarks[{i}] ({bench['name']})"

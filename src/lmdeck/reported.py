@@ -1,4 +1,5 @@
-"""The published scores (config `reported`: CSVs model,benchmark,shots,metric,score,source), read
+"""The published scores (config `reported`: CSVs model,benchmark,shots,metric,score,source, then
+any of the optional columns split, cot, subset: the paper's setting, for the verdict), read
 and checked in one place: when Snakemake parses the workflow (so `snakemake -n` stops on a bad
 file) and again by the merge that puts them in the score table (lmdeck.scores.read_reported).
 
@@ -12,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HEADER = ["model", "benchmark", "shots", "metric", "score", "source"]
+# The paper's setting where it states it (lmdeck.stats.verdicts): a column absent or a cell left
+# empty reads as "unknown".
+OPTIONAL = ["split", "cot", "subset"]
 
 
 class ReportedError(ValueError):
@@ -29,6 +33,9 @@ class Row:
     metric: str
     score: float
     source: str
+    split: str | None = None
+    cot: str | None = None
+    subset: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -46,15 +53,19 @@ def read_file(path: str | Path, table: str) -> list[Row]:
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         header = next(reader, [])
-        if header != HEADER:
-            raise ReportedError(f"{path} line 1: header must be {','.join(HEADER)}, got {','.join(header)}")
+        extra = header[len(HEADER) :]
+        if header[: len(HEADER)] != HEADER or not set(extra) <= set(OPTIONAL) or len(set(extra)) != len(extra):
+            raise ReportedError(
+                f"{path} line 1: header must be {','.join(HEADER)}, then any of the optional columns "
+                f"{', '.join(OPTIONAL)} (each once), got {','.join(header)}"
+            )
         for cells in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue  # a blank line
-            if len(cells) != len(HEADER):
-                raise ReportedError(f"{path} line {line}: {len(cells)} columns, the header has {len(HEADER)}")
-            rec = dict(zip(HEADER, cells))
+            if len(cells) != len(header):
+                raise ReportedError(f"{path} line {line}: {len(cells)} columns, the header has {len(header)}")
+            rec = dict(zip(header, cells))
             try:
                 score = float(rec["score"])
             except ValueError:
@@ -72,6 +83,7 @@ def read_file(path: str | Path, table: str) -> list[Row]:
                     rec["metric"],
                     score,
                     rec["source"],
+                    *(rec.get(name, "").strip() or None for name in OPTIONAL),
                 )
             )
     return rows

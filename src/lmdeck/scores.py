@@ -22,6 +22,11 @@ COLUMNS = [
     "shots",
     "score",
     "stderr",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "ci_resamples",
+    "ci_seed",
     "n",
     "aggregation",
     "source",
@@ -38,6 +43,9 @@ COLUMNS = [
     "category",
     "table",
     "reference",
+    "split",
+    "cot",
+    "subset",
 ]
 SAMPLE_COLUMNS = [
     "model",
@@ -239,6 +247,9 @@ def read_reported(spec: dict) -> list[dict]:
                 "category": categories[rec.benchmark],
                 "table": rec.table,
                 "reference": rec.source,
+                "split": rec.split,
+                "cot": rec.cot,
+                "subset": rec.subset,
             }
         )
     return rows
@@ -311,6 +322,5 @@ def read_failures(path: Path) -> pd.DataFrame:
 
 
 def read(csv_path: Path) -> pd.DataFrame:
-    return pd.read_csv(
-        csv_path, dtype={"model": str, "benchmark": str, "subtask": str, "reference": str}, keep_default_na=True
-    )
+    text = ("model", "benchmark", "subtask", "reference", "ci_method", "split", "cot", "subset")
+    return pd.read_csv(csv_path, dtype={c: str for c in text}, keep_default_na=True)

@@ -12,6 +12,8 @@ from tabulate import tabulate
 from lmdeck.fileio import atomic_path, write_text
 from lmdeck.markdown import MISSING, MISSING_NOTE, fmt
 from lmdeck.scores import AGGREGATE
+from lmdeck.stats import AVERAGE
+from lmdeck.stats.verdicts import verdict
 
 CATEGORY_ORDER = ["exams", "math", "coding", "reasoning"]
 
@@ -80,43 +82,99 @@ def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
     return pivot
 
 
+DELTA_COLUMNS = ["Model", "Reported as", "Benchmark", "Reported", "Measured", "CI low", "CI high", "Delta", "Verdict"]
+
+
 def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """Per model with `reported_as` and benchmark: both numbers, the measured 95 % interval, the
+    delta and the verdict (lmdeck.stats.verdicts)."""
     rows = headline(scores)
-    tolerance = spec.get("tolerance", 5.0)
     reported_rows = rows[rows["source"] == "reported"]
     primary = measured_headline(scores, spec)
+    benches = {b["name"]: b for b in spec["benchmarks"]}
     out = []
     for model in spec["models"]:
         target = model.get("reported_as")
         if not target:
             continue
-        measured = primary[primary["model"] == model["name"]].set_index("benchmark")
+        measured = {r["benchmark"]: r for r in primary[primary["model"] == model["name"]].to_dict("records")}
         # The reported table of the model's own kind (a model can be listed in both tables).
         reported = reported_rows[reported_rows["table"] == model.get("kind", "base")]
-        reported = reported.set_index(["model", "benchmark"])["score"]
+        reported = {(r["model"], r["benchmark"]): r for r in reported.to_dict("records")}
         for bench in benchmark_order(spec):
-            got = measured["score"].get(bench, math.nan)
-            want = reported.get((target, bench), math.nan)
-            delta = got - want
+            got, want = measured.get(bench), reported.get((target, bench))
+            score = got["score"] if got else math.nan
+            wanted = want["score"] if want else math.nan
             out.append(
                 {
                     "Model": model.get("display_name", model["name"]),
                     "Reported as": target,
                     "Benchmark": bench,
-                    "Reported": want,
-                    "Measured": got,
-                    "Delta": delta,
-                    "Flag": "⚠" if abs(delta) > tolerance else ("" if not math.isnan(delta) else MISSING),
+                    "Reported": wanted,
+                    "Measured": score,
+                    "CI low": got["ci_low"] if got else math.nan,
+                    "CI high": got["ci_high"] if got else math.nan,
+                    "Delta": score - wanted,
+                    "Verdict": verdict(model, got, want, benches[bench]),
                 }
             )
-    return pd.DataFrame(out, columns=["Model", "Reported as", "Benchmark", "Reported", "Measured", "Delta", "Flag"])
+    return pd.DataFrame(out, columns=DELTA_COLUMNS)
 
 
-def pivot_markdown(pivot: pd.DataFrame) -> str:
-    """Best score per column in bold; missing cells as the dash, never 0."""
-    best = pivot.max(axis=0, skipna=True)
+def delta_display(delta: pd.DataFrame) -> pd.DataFrame:
+    """The reported-vs-measured table as shown: the interval as one "[low, high]" cell."""
+    interval = [
+        MISSING if math.isnan(lo) or math.isnan(hi) else f"[{lo:.1f}, {hi:.1f}]"
+        for lo, hi in zip(delta["CI low"], delta["CI high"])
+    ]
+    shown = delta.drop(columns=["CI low", "CI high"])
+    shown.insert(shown.columns.get_loc("Measured") + 1, "95 % CI", interval)
+    return shown
+
+
+VERDICT_NOTE = (
+    "Delta = measured − reported, in points. Verdict: consistent = the reported number lies inside the "
+    "measured 95 % interval; above/below by = how far the reported number lies outside it; not comparable: why."
+)
+BOLD_NOTE = (
+    "Bold: among the measured models of a column, the best and every model not significantly worse "
+    "(paired test against the best, Holm, α = 0.05); among the reported numbers, the best."
+)
+
+
+def bold_mask(
+    pivot: pd.DataFrame, scores: pd.DataFrame, spec: dict, comparisons: pd.DataFrame | None, table: str
+) -> pd.DataFrame:
+    """Which cells of a results table are bold: the measured models tied best per column (the
+    comparisons of lmdeck.stats.paired), and the best reported number; nothing in a column where
+    a group has a single row."""
+    mask = pd.DataFrame(False, index=pivot.index, columns=pivot.columns)
+    rows = headline(scores)
+    paper = set(rows.loc[(rows["source"] == "reported") & (rows["table"] == table), "model"])
+    paper_rows = [label for label in pivot.index if label in paper]
+    for column in pivot.columns:
+        values = pivot.loc[paper_rows, column].dropna()
+        if len(values) >= 2:
+            mask.loc[values.index[values == values.max()], column] = True
+    if comparisons is None or comparisons.empty:
+        return mask
+    primary = primary_harness(spec)
+    mine = comparisons[(comparisons["table"] == table) & comparisons["best_vs_rest"].astype(bool)]
+    for r in mine.itertuples(index=False):
+        harness = r.harness if isinstance(r.harness, str) else ""
+        own_row = r.benchmark == AVERAGE or harness == primary.get(r.benchmark)
+        for model, bold in ((r.model_a, True), (r.model_b, bool(r.tied_best))):
+            label = row_label(model, "measured", spec, None if own_row else harness)
+            if bold and label in mask.index and r.benchmark in mask.columns:
+                mask.loc[label, r.benchmark] = True
+    return mask
+
+
+def pivot_markdown(pivot: pd.DataFrame, bold: pd.DataFrame | None = None) -> str:
+    """Cells marked in `bold` (bold_mask) in bold; missing cells as the dash, never 0."""
     body = [
-        [escape_cell(str(label))] + [fmt(v, bold=not math.isnan(v) and v == best[c]) for c, v in row.items()]
+        [escape_cell(str(label))]
+        + [fmt(v, bold=bold is not None and not math.isnan(v) and bool(bold.loc[label, c])) for c, v in row.items()]
         for label, row in pivot.iterrows()
     ]
     headers = [pivot.index.name or ""] + [escape_cell(str(c)) for c in pivot.columns]
@@ -143,21 +201,20 @@ def escape_cell(text: str) -> str:
     return escape(text)
 
 
-def write_tables(scores: pd.DataFrame, spec: dict, out_dir: Path) -> list[Path]:
+def write_tables(
+    scores: pd.DataFrame, spec: dict, out_dir: Path, comparisons: pd.DataFrame | None = None
+) -> list[Path]:
     out_dir = Path(out_dir)
     written = []
     frames = {f"{table}": score_pivot(scores, spec, table) for table in ("base", "chat")}
     for name, pivot in frames.items():
-        write_text(out_dir / f"{name}.md", pivot_markdown(pivot) + f"\n\n{MISSING_NOTE}\n")
+        bold = bold_mask(pivot, scores, spec, comparisons, name)
+        write_text(out_dir / f"{name}.md", pivot_markdown(pivot, bold) + f"\n\n{BOLD_NOTE} {MISSING_NOTE}\n")
         with atomic_path(out_dir / f"{name}.csv") as tmp:
             pivot.to_csv(tmp, float_format="%.2f")
         written += [out_dir / f"{name}.md", out_dir / f"{name}.csv"]
     delta = reported_vs_measured(scores, spec)
-    write_text(
-        out_dir / "reported_vs_measured.md",
-        frame_markdown(delta)
-        + f"\n\nDelta = measured − reported; ⚠ marks |delta| > {spec.get('tolerance', 5.0):g} points.\n",
-    )
+    write_text(out_dir / "reported_vs_measured.md", frame_markdown(delta_display(delta)) + f"\n\n{VERDICT_NOTE}\n")
     with atomic_path(out_dir / "reported_vs_measured.csv") as tmp:
         delta.to_csv(tmp, index=False, float_format="%.2f")
     written += [out_dir / "reported_vs_measured.md", out_dir / "reported_vs_measured.csv"]
