@@ -66,8 +66,17 @@ def cmd_merge_scores(args) -> None:
 STATS_OUTPUTS = ("comparisons", "agreement", "disagreements")
 
 
-def stats_paths(args) -> dict[str, Path]:
-    return {name: Path(getattr(args, name)) for name in STATS_OUTPUTS}
+def stats_paths(args) -> dict[str, Path] | None:
+    """The statistics step's CSVs, or None when none were given (deck-data without statistics)."""
+    given = {name: getattr(args, name) for name in STATS_OUTPUTS}
+    if not any(given.values()):
+        return None
+    missing = [f"--{name}" for name, path in given.items() if not path]
+    if missing:
+        raise SystemExit(
+            f"lmdeck {args.command}: give all of the statistics CSVs or none (missing {', '.join(missing)})"
+        )
+    return {name: Path(path) for name, path in given.items()}
 
 
 def cmd_stats(args) -> None:
@@ -85,7 +94,7 @@ def cmd_tables(args) -> None:
 
     from lmdeck import scores, tables
 
-    comparisons = pd.read_csv(args.comparisons)
+    comparisons = pd.read_csv(args.comparisons) if args.comparisons else None
     tables.write_tables(scores.read(Path(args.scores)), json.loads(args.spec), Path(args.out_dir), comparisons)
 
 
@@ -97,7 +106,7 @@ def cmd_figures(args) -> None:
 
     spec, report = json.loads(args.spec), json.loads(args.report)
     frame = scores.read(Path(args.scores))
-    comparisons = pd.read_csv(args.comparisons)
+    comparisons = pd.read_csv(args.comparisons) if args.comparisons else None
     out = Path(args.out_dir)
     pre = report.get("pretraining")
     if pre and pre.get("rows"):
@@ -206,10 +215,10 @@ def cmd_sandbox_check(args) -> None:
     print(f"all {len(outcomes)} sandbox probes contained")
 
 
-def add_stats_arguments(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--comparisons", required=True, help="CSV: paired comparisons of the results tables' columns")
-    s.add_argument("--agreement", required=True, help="CSV: harness agreement per benchmark × model")
-    s.add_argument("--disagreements", required=True, help="CSV: the items the two harnesses score differently")
+def add_stats_arguments(s: argparse.ArgumentParser, required: bool = True) -> None:
+    s.add_argument("--comparisons", required=required, help="CSV: paired comparisons of the results tables' columns")
+    s.add_argument("--agreement", required=required, help="CSV: harness agreement per benchmark × model")
+    s.add_argument("--disagreements", required=required, help="CSV: the items the two harnesses score differently")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -259,14 +268,18 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("tables", help="pivot tables (markdown + csv) from scores.csv")
     s.add_argument("--scores", required=True)
-    s.add_argument("--comparisons", required=True, help="comparisons CSV from `lmdeck stats` (tied-best bolding)")
+    s.add_argument(
+        "--comparisons", help="comparisons CSV from `lmdeck stats` (absent: no tied-best bold for measured rows)"
+    )
     s.add_argument("--spec", required=True)
     s.add_argument("--out-dir", required=True)
     s.set_defaults(func=cmd_tables)
 
     s = sub.add_parser("figures", help="table PNGs and charts for the deck")
     s.add_argument("--scores", required=True)
-    s.add_argument("--comparisons", required=True, help="comparisons CSV from `lmdeck stats` (tied-best bolding)")
+    s.add_argument(
+        "--comparisons", help="comparisons CSV from `lmdeck stats` (absent: no tied-best bold for measured rows)"
+    )
     s.add_argument("--spec", required=True)
     s.add_argument("--report", required=True, help="the config's `report` section as JSON")
     s.add_argument("--out-dir", required=True)
@@ -293,7 +306,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--spec", required=True)
     s.add_argument("--failures", required=True, help="failures.csv from merge-scores")
     s.add_argument("--benchmarks-dir", default="benchmarks", help="Snakemake `benchmark:` files (job times)")
-    add_stats_arguments(s)
+    # Optional: without the statistics step's CSVs the deck has no tied-best bold, comparisons or agreement.
+    add_stats_arguments(s, required=False)
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_deck_data)
 

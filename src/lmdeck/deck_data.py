@@ -285,6 +285,8 @@ def setup_rows(scores: pd.DataFrame, spec: dict) -> list[dict]:
     for bench in tables.benchmark_order(spec):
         rows = measured[measured["benchmark"] == bench].drop_duplicates("harness")
         for r in rows.itertuples(index=False):
+            if pd.isna(r.n):
+                continue
             n = int(r.n)
             mdd = min_detectable_difference(n)
             out.append(
@@ -353,10 +355,15 @@ def build(
 
 
 def write(
-    out: Path, spec: dict, scores_csv: Path, failures_csv: Path, benchmarks_dir: Path, stats_csvs: dict[str, Path]
+    out: Path,
+    spec: dict,
+    scores_csv: Path,
+    failures_csv: Path,
+    benchmarks_dir: Path,
+    stats_csvs: dict[str, Path] | None = None,
 ) -> None:
     from lmdeck.scores import read, read_failures
     from lmdeck.stats.step import read as read_stats
 
-    stats = read_stats(stats_csvs)
+    stats = read_stats(stats_csvs) if stats_csvs else None
     write_json(out, build(spec, read(scores_csv), read_failures(failures_csv), benchmarks_dir, stats))

@@ -61,7 +61,7 @@ def measured_settings(row: dict, bench: dict) -> dict[str, str | None]:
     return {
         "shots": None if shots is None or (isinstance(shots, float) and math.isnan(shots)) else str(int(shots)),
         "metric": metric_family(row["metric"]),
-        "split": formats.get(bench["format"]).eval_split,
+        "split": formats.get(bench["format"]).eval_split if "format" in bench else None,
         "cot": "yes" if "cot" in variant.lower() else None,
         "subset": "full" if bench.get("data", "builtin") == "builtin" else None,
     }
