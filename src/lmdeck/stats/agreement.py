@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.inter_rater import cohens_kappa
 
-from lmdeck.stats.intervals import RESAMPLES, ItemMatrix, StatsError, aggregate, cluster_totals, rng_for, scheme
+from lmdeck.stats.intervals import RESAMPLES, ItemMatrix, Resampled, StatsError, rng_for, scheme
 from lmdeck.stats.paired import bootstrap_p, difference_interval, mcnemar_p
 
 SUMMARY_COLUMNS = [
@@ -60,12 +60,12 @@ DISAGREEMENT_COLUMNS = [
 
 
 def kappa(a: np.ndarray, b: np.ndarray) -> float:
-    """Cohen's kappa of two item-score vectors (categories: the score values); NaN when chance
-    agreement is already total (both constant and equal: kappa is undefined)."""
-    values = np.union1d(a, b)
-    table = np.zeros((len(values), len(values)))
-    np.add.at(table, (np.searchsorted(values, a), np.searchsorted(values, b)), 1)
-    expected = (table.sum(axis=1) * table.sum(axis=0)).sum() / table.sum() ** 2
+    """Cohen's kappa (statsmodels) of two item-score vectors, the score values as categories; NaN
+    when chance agreement is already total (both constant and equal: kappa is undefined)."""
+    values, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
+    k = len(values)
+    table = np.bincount(codes[: len(a)] * k + codes[len(a) :], minlength=k * k).reshape(k, k).astype(float)
+    expected = (table.sum(axis=1) @ table.sum(axis=0)) / table.sum() ** 2
     if expected >= 1 - 1e-12:
         return float("nan")
     return float(cohens_kappa(table, return_results=False))
@@ -90,11 +90,12 @@ def harness_agreement(matrices: list[ItemMatrix], headline: pd.DataFrame) -> tup
     """(summary, disagreeing items) for every benchmark × model measured through two harnesses.
     `matrices`: item_matrices(samples, with_text=True); `headline`: the measured headline rows
     (model, benchmark, harness, score, aggregation, metric, variant)."""
-    head = headline.set_index(["model", "benchmark", "harness"])
+    head = {(r["model"], r["benchmark"], r["harness"]): r for r in headline.to_dict("records")}
     by_bench: dict[str, list[ItemMatrix]] = {}
     for m in matrices:
         by_bench.setdefault(m.benchmark, []).append(m)
-    summary, disagreements = [], []
+    summary: list[dict] = []
+    disagreements: list[pd.DataFrame] = []
     for bench in sorted(by_bench):
         found = sorted(by_bench[bench], key=lambda m: m.harness)
         for a, b in ((a, b) for i, a in enumerate(found) for b in found[i + 1 :] if a.harness != b.harness):
@@ -116,29 +117,28 @@ def harness_agreement(matrices: list[ItemMatrix], headline: pd.DataFrame) -> tup
                 np.hstack([score_a, score_b]),
                 np.hstack([max_a, max_b]),
             )
-            how_a = {n: head.loc[(n, bench, a.harness), "aggregation"] for n in models}
-            how_b = {n: head.loc[(n, bench, b.harness), "aggregation"] for n in models}
+            how_a = {n: head[(n, bench, a.harness)]["aggregation"] for n in models}
+            how_b = {n: head[(n, bench, b.harness)]["aggregation"] for n in models}
             # The resampling scheme depends on the subtask count only (micro and macro resample alike).
-            totals = cluster_totals(both, "micro", rng_for("agreement", bench), RESAMPLES)
-            reps = {how: aggregate(*totals, how) for how in {*how_a.values(), *how_b.values()}}
+            drawn = Resampled(both, "micro", rng_for("agreement", bench), RESAMPLES)
+            reps = {how: drawn.scores(how) for how in {*how_a.values(), *how_b.values()}}
             k = len(models)
             diffs = np.column_stack([reps[how_a[n]][:, j] - reps[how_b[n]][:, k + j] for j, n in enumerate(models)])
-            row_a = [head.loc[(n, bench, a.harness)] for n in models]
-            row_b = [head.loc[(n, bench, b.harness)] for n in models]
+            row_a = [head[(n, bench, a.harness)] for n in models]
+            row_b = [head[(n, bench, b.harness)] for n in models]
             point = np.array([ra["score"] - rb["score"] for ra, rb in zip(row_a, row_b)])
             low, high = difference_interval(diffs, point, len(a.item_ids))
             boot_p = bootstrap_p(diffs)
             frac_a, frac_b = score_a / max_a, score_b / max_b
+            same = frac_a == frac_b  # items × models
+            binary = both.binary
+            n_clusters = len(a.cluster_names)
+            if a.text and b.text:
+                prompts_differ = (a.text["prompt"][:, ca] != b.text["prompt"][rows][:, cb]).sum(axis=0)
+            else:
+                prompts_differ = np.zeros(k, dtype=int)
             for j, n in enumerate(models):
-                plain = (
-                    both.binary
-                    and scheme(len(a.cluster_names), how_a[n]) == "item"
-                    and scheme(len(a.cluster_names), how_b[n]) == "item"
-                )
-                same = frac_a[:, j] == frac_b[:, j]
-                prompts_differ = (
-                    int((a.text["prompt"][:, ca[j]] != b.text["prompt"][rows, cb[j]]).sum()) if a.text else 0
-                )
+                plain = binary and scheme(n_clusters, how_a[n]) == "item" and scheme(n_clusters, how_b[n]) == "item"
                 summary.append(
                     {
                         "benchmark": bench,
@@ -159,27 +159,33 @@ def harness_agreement(matrices: list[ItemMatrix], headline: pd.DataFrame) -> tup
                         "ci_high": high[j],
                         "test": "McNemar" if plain else "paired bootstrap",
                         "p_value": mcnemar_p(score_a[:, j], score_b[:, j]) if plain else float(boot_p[j]),
-                        "agreement": 100.0 * same.mean(),
+                        "agreement": 100.0 * same[:, j].mean(),
                         "kappa": kappa(frac_a[:, j], frac_b[:, j]),
-                        "disagreeing": int((~same).sum()),
-                        "prompts_differ": prompts_differ,
+                        "disagreeing": int((~same[:, j]).sum()),
+                        "prompts_differ": int(prompts_differ[j]),
                     }
                 )
-                for i in np.flatnonzero(~same):
-                    text = a.text or {}
-                    disagreements.append(
+            # The items scored differently, all models at once (item order within each model).
+            j_idx, i_idx = np.nonzero(~same.T)
+            if len(i_idx):
+                text_a, text_b = a.text or {}, b.text or {}
+                disagreements.append(
+                    pd.DataFrame(
                         {
                             "benchmark": bench,
-                            "model": n,
-                            "item_id": a.item_ids[i],
-                            "subtask": a.cluster_names[a.clusters[i]],
-                            "target": text["target"][i, ca[j]] if text else "",
+                            "model": np.array(models, dtype=object)[j_idx],
+                            "item_id": a.item_ids[i_idx],
+                            "subtask": np.array(a.cluster_names, dtype=object)[a.clusters[i_idx]],
+                            "target": text_a["target"][i_idx, np.array(ca)[j_idx]] if text_a else "",
                             "harness_a": a.harness,
-                            "prediction_a": text["prediction"][i, ca[j]] if text else "",
-                            "score_a": score_a[i, j],
+                            "prediction_a": text_a["prediction"][i_idx, np.array(ca)[j_idx]] if text_a else "",
+                            "score_a": score_a[i_idx, j_idx],
                             "harness_b": b.harness,
-                            "prediction_b": b.text["prediction"][rows[i], cb[j]] if b.text else "",
-                            "score_b": score_b[i, j],
-                        }
+                            "prediction_b": text_b["prediction"][rows[i_idx], np.array(cb)[j_idx]] if text_b else "",
+                            "score_b": score_b[i_idx, j_idx],
+                        },
+                        columns=DISAGREEMENT_COLUMNS,
                     )
-    return pd.DataFrame(summary, columns=SUMMARY_COLUMNS), pd.DataFrame(disagreements, columns=DISAGREEMENT_COLUMNS)
+                )
+    items = pd.concat(disagreements, ignore_index=True) if disagreements else pd.DataFrame(columns=DISAGREEMENT_COLUMNS)
+    return pd.DataFrame(summary, columns=SUMMARY_COLUMNS), items

@@ -18,13 +18,15 @@ score. Method, resamples and seed are recorded per row (``ci_method``, ``ci_resa
 
 from __future__ import annotations
 
-import math
 import zlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
+
+from lmdeck.scores import AGGREGATE
 
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
@@ -84,23 +86,34 @@ TEXT_COLUMNS = ("prediction", "prompt", "target")
 def item_matrices(samples: pd.DataFrame, with_text: bool = False) -> list[ItemMatrix]:
     """Per harness × benchmark, the models' items side by side. Models that were given different
     items (not comparable pairwise) land in separate matrices."""
-    out = []
+    out: list[ItemMatrix] = []
     if samples.empty:
         return out
-    for (harness, bench), group in samples.groupby(["harness", "benchmark"], sort=True):
-        item_codes, items = pd.factorize(group["item_id"], sort=True)
-        model_codes, models = pd.factorize(group["model"], sort=True)
+    # Integer codes once for the whole table (string columns are slow to group), then one slice per group.
+    group_codes, groups = pd.factorize(pd.MultiIndex.from_arrays([samples["harness"], samples["benchmark"]]), sort=True)
+    item_codes_all, items_all = pd.factorize(samples["item_id"], sort=True)
+    model_codes_all, models_all = pd.factorize(samples["model"], sort=True)
+    cluster_codes_all, clusters_all = pd.factorize(samples[CLUSTER_KEY], sort=True)
+    score_all = samples["score"].to_numpy(float)
+    max_all = samples["max_score"].to_numpy(float)
+    text_all = {name: samples[name].to_numpy(object) for name in TEXT_COLUMNS} if with_text else {}
+    order = np.argsort(group_codes, kind="stable")
+    bounds = np.searchsorted(group_codes[order], np.arange(len(groups) + 1))
+    for g, (harness, bench) in enumerate(groups):
+        rows_of_group = order[bounds[g] : bounds[g + 1]]
+        item_codes, items = pd.factorize(item_codes_all[rows_of_group], sort=True)
+        model_codes, models = pd.factorize(model_codes_all[rows_of_group], sort=True)
         shape = (len(items), len(models))
         score = np.full(shape, np.nan)
         max_score = np.full(shape, np.nan)
-        score[item_codes, model_codes] = group["score"].to_numpy(float)
-        max_score[item_codes, model_codes] = group["max_score"].to_numpy(float)
+        score[item_codes, model_codes] = score_all[rows_of_group]
+        max_score[item_codes, model_codes] = max_all[rows_of_group]
         text = {}
-        for name in TEXT_COLUMNS if with_text else ():
+        for name, values in text_all.items():
             text[name] = np.full(shape, None, dtype=object)
-            text[name][item_codes, model_codes] = group[name].to_numpy(object)
-        cluster_of_item = np.empty(len(items), dtype=object)
-        cluster_of_item[item_codes] = group[CLUSTER_KEY].to_numpy(object)
+            text[name][item_codes, model_codes] = values[rows_of_group]
+        cluster_of_item = np.empty(len(items), dtype=int)
+        cluster_of_item[item_codes] = cluster_codes_all[rows_of_group]
         present = ~np.isnan(score)
         # Models with the same item set share a matrix (the usual case: all of them).
         by_items: dict[bytes, list[int]] = {}
@@ -113,10 +126,10 @@ def item_matrices(samples: pd.DataFrame, with_text: bool = False) -> list[ItemMa
                 ItemMatrix(
                     harness,
                     bench,
-                    [models[j] for j in columns],
-                    np.asarray(items)[rows],
+                    [str(models_all[models[j]]) for j in columns],
+                    np.asarray(items_all[items[rows]], dtype=object),
                     codes,
-                    list(names),
+                    [str(clusters_all[c]) for c in names],
                     score[np.ix_(rows, columns)],
                     max_score[np.ix_(rows, columns)],
                     {k: v[np.ix_(rows, columns)] for k, v in text.items()} if with_text else None,
@@ -143,50 +156,48 @@ def _multinomial(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     return rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(float)
 
 
-def cluster_totals(m: ItemMatrix, how: str, rng: np.random.Generator, resamples: int = RESAMPLES):
-    """Per resample and cluster: points, maximum and how often the cluster was drawn
-    (resamples × clusters × models, the same × models, resamples × clusters)."""
-    kind = scheme(len(m.cluster_names), how)
-    n_clusters = 1 if kind == "item" else len(m.cluster_names)
-    clusters = np.zeros(len(m.item_ids), dtype=int) if kind == "item" else m.clusters
-    n_models = m.score.shape[1]
-    points = np.zeros((resamples, n_clusters, n_models))
-    maxima = np.zeros((resamples, n_clusters, n_models))
-    drawn = np.ones((resamples, n_clusters))
-    if kind == "cluster":
-        full_points = np.zeros((n_clusters, n_models))
-        full_max = np.zeros((n_clusters, n_models))
-        np.add.at(full_points, clusters, m.score)
-        np.add.at(full_max, clusters, m.max_score)
-        drawn = _multinomial(rng, n_clusters, resamples)
-        points = drawn[:, :, None] * full_points[None]
-        maxima = drawn[:, :, None] * full_max[None]
-        return points, maxima, drawn
-    for c in range(n_clusters):
-        rows = np.flatnonzero(clusters == c)
-        step = max(1, CHUNK_CELLS // max(len(rows), 1))
-        for start in range(0, resamples, step):
-            size = min(step, resamples - start)
-            counts = _multinomial(rng, len(rows), size)
-            points[start : start + size, c] = counts @ m.score[rows]
-            maxima[start : start + size, c] = counts @ m.max_score[rows]
-    return points, maxima, drawn
+class Resampled:
+    """One draw of bootstrap resamples of a matrix's items (the scheme that `how` and the subtask
+    count call for), scored by either aggregation: `scores(how)` is resamples × models (0-100)."""
 
+    def __init__(self, m: ItemMatrix, how: str, rng: np.random.Generator, resamples: int = RESAMPLES):
+        self.kind = scheme(len(m.cluster_names), how)
+        if self.kind == "cluster":
+            n_clusters = len(m.cluster_names)
+            self.points = np.zeros((n_clusters, m.score.shape[1]))
+            self.maxima = np.zeros_like(self.points)
+            np.add.at(self.points, m.clusters, m.score)
+            np.add.at(self.maxima, m.clusters, m.max_score)
+            self.drawn = _multinomial(rng, n_clusters, resamples)  # resamples × clusters
+            return
+        # item / stratified: per resample and cluster, the points and maximum of the drawn items.
+        clusters = np.zeros(len(m.item_ids), dtype=int) if self.kind == "item" else m.clusters
+        n_clusters = int(clusters.max()) + 1 if len(clusters) else 0
+        self.points = np.empty((resamples, n_clusters, m.score.shape[1]))
+        self.maxima = np.empty_like(self.points)
+        for c in range(n_clusters):
+            rows = np.flatnonzero(clusters == c)
+            step = max(1, CHUNK_CELLS // max(len(rows), 1))
+            for start in range(0, resamples, step):
+                size = min(step, resamples - start)
+                counts = _multinomial(rng, len(rows), size)
+                self.points[start : start + size, c] = counts @ m.score[rows]
+                self.maxima[start : start + size, c] = counts @ m.max_score[rows]
 
-def aggregate(points: np.ndarray, maxima: np.ndarray, drawn: np.ndarray, how: str) -> np.ndarray:
-    """Scores (0-100) of resampled cluster totals: micro pools the points, macro averages the
-    cluster scores (each as often as it was drawn)."""
-    if how != "macro":
-        return 100.0 * points.sum(axis=1) / maxima.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(maxima > 0, points / np.where(maxima > 0, maxima, 1.0), 0.0)
-    return 100.0 * (drawn[:, :, None] * ratio).sum(axis=1) / drawn.sum(axis=1)[:, None]
+    def scores(self, how: str) -> np.ndarray:
+        """micro pools the points; macro averages the cluster scores (each as often as it was drawn)."""
+        if self.kind == "cluster":
+            if how != "macro":
+                return 100.0 * (self.drawn @ self.points) / (self.drawn @ self.maxima)
+            return 100.0 * (self.drawn @ (self.points / self.maxima)) / self.drawn.shape[1]
+        if how != "macro":
+            return 100.0 * self.points.sum(axis=1) / self.maxima.sum(axis=1)
+        return 100.0 * (self.points / self.maxima).mean(axis=1)
 
 
 def replicates(m: ItemMatrix, how: str, resamples: int = RESAMPLES, *key: str) -> np.ndarray:
     """Bootstrap replicates of every model's score (resamples × models), the same resamples for all."""
-    rng = rng_for(m.harness, m.benchmark, *key)
-    return aggregate(*cluster_totals(m, how, rng, resamples), how)
+    return Resampled(m, how, rng_for(m.harness, m.benchmark, *key), resamples).scores(how)
 
 
 def point_score(m: ItemMatrix, how: str) -> np.ndarray:
@@ -210,8 +221,7 @@ def wilson_interval(successes: np.ndarray, n_items: int) -> tuple[np.ndarray, np
     return 100.0 * np.asarray(low, float), 100.0 * np.asarray(high, float)
 
 
-@dataclass(frozen=True)
-class Interval:
+class Interval(NamedTuple):
     low: float
     high: float
     method: str
@@ -239,47 +249,66 @@ def intervals(m: ItemMatrix, how: str, key: tuple[str, ...] = ()) -> list[Interv
     return out
 
 
+def subtask_intervals(m: ItemMatrix) -> list[Interval]:
+    """Every subtask row's interval (cluster by cluster, models within): Wilson for all of them
+    at once when the items are 0/1, else per subtask (lmdeck.stats.intervals.intervals)."""
+    if not m.binary:
+        out = []
+        for c, name in enumerate(m.cluster_names):
+            out += intervals(m.subset(m.clusters == c), "", (name,))
+        return out
+    successes = np.zeros((len(m.cluster_names), m.score.shape[1]))
+    np.add.at(successes, m.clusters, m.score)
+    sizes = np.bincount(m.clusters, minlength=len(m.cluster_names))[:, None]
+    low, high = wilson_interval(successes, sizes)
+    return [Interval(lo, hi, "wilson", None, None) for lo, hi in zip(low.ravel(), high.ravel())]
+
+
 def add_intervals(frame: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
     """`frame` (lmdeck.scores.build_table) with ci_low/ci_high (95 %), ci_method, ci_resamples and
     ci_seed filled on every measured row; a measured row without items is an error."""
-    found: dict[tuple, Interval] = {}
     head = frame[(frame["source"] == "measured") & (frame["subtask"] == "all")]
-    how_of = {(r.model, r.benchmark, r.harness): r.aggregation for r in head.itertuples(index=False)}
+    how_of = dict(zip(zip(head["model"], head["benchmark"], head["harness"]), head["aggregation"]))
+    keys: list[tuple] = []
+    found: list[Interval] = []
     for m in item_matrices(samples):
         for c, name in enumerate(m.cluster_names):
-            sub = m.subset(m.clusters == c)
-            for model, interval in zip(m.models, intervals(sub, "", (name,))):
-                found[(model, m.benchmark, m.harness, name)] = interval
-        for how in sorted({how_of.get((model, m.benchmark, m.harness), "micro") for model in m.models}):
+            keys += [(model, m.benchmark, m.harness, name) for model in m.models]
+        found += subtask_intervals(m)
+        rules = {model: how_of.get((model, m.benchmark, m.harness), "micro") for model in m.models}
+        for how in sorted(set(rules.values())):
             for model, interval in zip(m.models, intervals(m, how)):
-                if how_of.get((model, m.benchmark, m.harness), "micro") == how:
-                    found[(model, m.benchmark, m.harness, "all")] = interval
-    frame = frame.copy()
-    columns: dict[str, list] = {c: [] for c in CI_COLUMNS}
-    for row in frame.itertuples(index=False):
-        interval = None
-        if row.source == "measured":
-            interval = found.get((row.model, row.benchmark, row.harness, row.subtask))
-            if interval is None:
-                raise StatsError(
-                    f"no per-item records for {row.model} × {row.benchmark} ({row.harness}), subtask "
-                    f"{row.subtask!r}: its interval cannot be computed"
-                )
-            # Percentile bounds need not straddle the point estimate: the interval always holds the score.
-            interval = Interval(
-                min(interval.low, row.score),
-                max(interval.high, row.score),
-                interval.method,
-                interval.resamples,
-                interval.seed,
-            )
-        columns["ci_low"].append(interval.low if interval else math.nan)
-        columns["ci_high"].append(interval.high if interval else math.nan)
-        columns["ci_method"].append(interval.method if interval else "")
-        columns["ci_resamples"].append(interval.resamples if interval else None)
-        columns["ci_seed"].append(interval.seed if interval else None)
-    for name, values in columns.items():
-        frame[name] = values
-    frame["ci_resamples"] = frame["ci_resamples"].astype("Int64")
-    frame["ci_seed"] = frame["ci_seed"].astype("Int64")
-    return frame
+                if rules[model] == how:
+                    keys.append((model, m.benchmark, m.harness, AGGREGATE))
+                    found.append(interval)
+    key = ["model", "benchmark", "harness", "subtask"]
+    table = pd.DataFrame(keys, columns=key)
+    for name, values in zip(CI_COLUMNS, zip(*found) if found else ([],) * len(CI_COLUMNS)):
+        table[name] = list(values)
+    table = table.astype({k: str for k in key})
+    measured = (frame["source"] == "measured").to_numpy()
+    out = frame.drop(columns=[c for c in CI_COLUMNS if c in frame.columns])
+    joined = out.astype({k: str for k in key})[key].merge(table, on=key, how="left", validate="many_to_one")
+    missing = measured & joined["ci_method"].isna().to_numpy()
+    if missing.any():
+        row = out[missing].iloc[0]
+        raise StatsError(
+            f"no per-item records for {row['model']} × {row['benchmark']} ({row['harness']}), subtask "
+            f"{row['subtask']!r}: its interval cannot be computed"
+        )
+    score = out["score"].to_numpy(float)
+    # Percentile bounds need not straddle the point estimate: the interval always holds the score.
+    low = np.where(measured, np.fmin(joined["ci_low"].to_numpy(float), score), np.nan)
+    high = np.where(measured, np.fmax(joined["ci_high"].to_numpy(float), score), np.nan)
+    position = out.columns.get_loc("stderr") + 1 if "stderr" in out.columns else len(out.columns)
+    for offset, (name, values) in enumerate(
+        (
+            ("ci_low", low),
+            ("ci_high", high),
+            ("ci_method", np.where(measured, joined["ci_method"].fillna("").to_numpy(object), "")),
+            ("ci_resamples", pd.array(np.where(measured, joined["ci_resamples"], None), dtype="Int64")),
+            ("ci_seed", pd.array(np.where(measured, joined["ci_seed"], None), dtype="Int64")),
+        )
+    ):
+        out.insert(position + offset, name, values)
+    return out

@@ -12,6 +12,7 @@ paired bootstrap's in both cases.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import math
 
@@ -55,6 +56,17 @@ def mcnemar_p(a: np.ndarray, b: np.ndarray) -> float:
     table = [[both, a_only], [b_only, neither]]
     exact = a_only + b_only < EXACT_BELOW
     return float(mcnemar(table, exact=exact, correction=not exact).pvalue)
+
+
+def holm_adjusted(p_values: list[float]) -> np.ndarray:
+    """Holm-adjusted p-values (statsmodels multipletests). Its Holm branch runs gc.collect() on
+    every call, which walks every live object (a large run's per-item records: seconds over all
+    columns); what is alive is frozen out of that walk for the call."""
+    gc.freeze()
+    try:
+        return multipletests(p_values, alpha=ALPHA, method="holm")[1]
+    finally:
+        gc.unfreeze()
 
 
 def bootstrap_p(differences: np.ndarray) -> np.ndarray:
@@ -130,7 +142,7 @@ class Column:
         best = int(np.argmax(self.scores))  # the first of equal bests, in model order
         rest = [j for j in range(len(self.models)) if j != best]
         out = self.compare([(best, j) for j in rest])
-        holm = multipletests([r["p_value"] for r in out], alpha=ALPHA, method="holm")[1]
+        holm = holm_adjusted([r["p_value"] for r in out])
         for row, adjusted in zip(out, holm):
             row.update(p_holm=float(adjusted), best_vs_rest=True, tied_best=bool(adjusted >= ALPHA))
         if len(self.models) <= ALL_PAIRS_UP_TO:
