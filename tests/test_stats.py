@@ -379,3 +379,35 @@ def test_min_detectable_difference():
         assert abs(power.min_detectable_difference(n) - by_hand) < 0.05
     assert power.min_detectable_difference(14042) < 2 < power.min_detectable_difference(1000)
     assert math.isinf(power.min_detectable_difference(3))  # HumanEval on the demo: nothing detectable
+
+
+def test_models_on_other_items_are_not_paired_with_the_rest():
+    """A model given other items (another matrix) cannot be compared item by item: the larger group is."""
+    rows = []
+    for model, items, right in (("a", 30, 0.8), ("b", 30, 0.5), ("c", 20, 0.9)):
+        for i in range(items):
+            rows.append(
+                {
+                    "model": model,
+                    "harness": "lm-eval",
+                    "benchmark": "B",
+                    "subtask": "s",
+                    "item_id": f"f:{i}",
+                    "score": float(i < right * items),
+                    "max_score": 1.0,
+                }
+            )
+    matrices = intervals.item_matrices(pd.DataFrame(rows))
+    assert sorted(len(m.models) for m in matrices) == [1, 2]
+    head = pd.DataFrame(
+        {
+            "model": ["a", "b", "c"],
+            "benchmark": "B",
+            "harness": "lm-eval",
+            "aggregation": "micro",
+            "score": [80.0, 50.0, 90.0],
+        }
+    )
+    out = paired.comparisons(head, matrices, comparison_spec(["a", "b", "c"]), {"B": "lm-eval"}, ["B"])
+    column = out[out["benchmark"] == "B"]
+    assert list(zip(column["model_a"], column["model_b"])) == [("a", "b")]

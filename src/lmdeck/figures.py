@@ -223,7 +223,11 @@ def render_table_png(
     table = pivot
     label_col = _has_label_column(table)
     numeric = [_numbers_only(table.iloc[:, j]) for j in range(table.shape[1])]
-    bold = bold_cells(table, bold_best) if bold is None else bold.reindex_like(table).fillna(False).astype(bool)
+    bold = (
+        bold_cells(table, bold_best)
+        if bold is None
+        else bold.reindex(table.index, columns=table.columns, fill_value=False)
+    )
     bold_best = bool(bold.to_numpy().any())
 
     headers = ([str(table.index.name or "")] if label_col else []) + [str(c) for c in table.columns]

@@ -165,7 +165,9 @@ def comparisons(
     """Every results-table column's comparisons. `headline`: the measured headline rows
     (model, benchmark, harness, score, aggregation, table); `primary`: each benchmark's first
     harness; `order`: the tables' benchmark order."""
-    by_key = {(m.harness, m.benchmark): m for m in sorted(matrices, key=lambda m: -len(m.models))}
+    # Models given other items than the rest (a separate matrix) cannot be paired with them: the
+    # largest group per harness × benchmark is compared (assigned last, so it wins).
+    by_key = {(m.harness, m.benchmark): m for m in sorted(matrices, key=lambda m: len(m.models))}
     how = {(r.benchmark, r.harness): r.aggregation for r in headline.itertuples(index=False)}
     score = {(r.model, r.benchmark, r.harness): r.score for r in headline.itertuples(index=False)}
     model_order = [m["name"] for m in spec["models"]]

@@ -56,10 +56,13 @@ def measured_settings(row: dict, bench: dict) -> dict[str, str | None]:
     """What lmdeck knows of its own run: shots and metric as the harness reported them; the split
     the format evaluates; chain of thought where the native task's name says so; the subset
     only for a harness's own full dataset (a local folder may hold any part of it)."""
-    shots = row.get("shots")
+    try:
+        shots = str(int(row.get("shots")))
+    except (TypeError, ValueError):  # not recorded (None, NaN, pd.NA)
+        shots = None
     variant = str(row.get("variant") or "")
     return {
-        "shots": None if shots is None or (isinstance(shots, float) and math.isnan(shots)) else str(int(shots)),
+        "shots": shots,
         "metric": metric_family(row["metric"]),
         "split": formats.get(bench["format"]).eval_split if "format" in bench else None,
         "cot": "yes" if "cot" in variant.lower() else None,
