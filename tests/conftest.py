@@ -27,6 +27,18 @@ def absolutize(config: dict) -> dict:
     return with_absolute_paths(config, ROOT / "config")
 
 
+def report_spec(models: list[dict], benchmarks: list[dict], reported: list[dict] = ()) -> dict:
+    """A report spec written in a test, in the shape the workflow passes it (lmdeck.settings.ReportSpec.of):
+    the schema's defaults filled in."""
+    from lmdeck.settings import with_schema_defaults
+
+    return {
+        "models": [with_schema_defaults(m, "models") for m in models],
+        "benchmarks": [with_schema_defaults(b, "benchmarks") for b in benchmarks],
+        "reported": [with_schema_defaults(r, "reported") for r in reported],
+    }
+
+
 def jobs_run(proc) -> list[str]:
     """Rule names of the jobs Snakemake executed, from its log."""
     text = proc.stdout + proc.stderr

@@ -106,6 +106,7 @@ class Model:
     kind: str  # base | chat: which results table
     display_name: str
     reported_as: str | None
+    same_weights_as_reported: bool  # the weights the paper evaluated: only then a verdict other than "not comparable"
     dtype: str
     trust_remote_code: bool
     device: str
@@ -125,6 +126,7 @@ class Model:
             kind=d["kind"],
             display_name=d.get("display_name") or d["name"],
             reported_as=d.get("reported_as"),
+            same_weights_as_reported=d["same_weights_as_reported"],
             dtype=d["dtype"],
             trust_remote_code=d["trust_remote_code"],
             device=d["device"],
@@ -306,7 +308,6 @@ class ReportSpec:
     models: tuple[Model, ...]
     benchmarks: tuple[Benchmark, ...]
     reported: tuple[Reported, ...]
-    tolerance: float
 
     @classmethod
     def from_dict(cls, d: Mapping) -> ReportSpec:
@@ -314,7 +315,6 @@ class ReportSpec:
             models=tuple(Model.from_dict(m) for m in d["models"]),
             benchmarks=tuple(Benchmark.from_dict(b) for b in d["benchmarks"]),
             reported=tuple(Reported.from_dict(r) for r in d["reported"]),
-            tolerance=d["tolerance"],
         )
 
     @staticmethod
@@ -324,7 +324,6 @@ class ReportSpec:
             "models": config["models"],
             "benchmarks": config["benchmarks"],
             "reported": config["reported"],
-            "tolerance": config["report"]["tolerance"],
         }
 
 
