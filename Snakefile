@@ -16,6 +16,7 @@ localrules:
     all,
     prepare_data,
     merge_scores,
+    statistics,
     tables,
     figures,
     preview,

@@ -15,6 +15,8 @@ Cases (goal in brackets):
   4. adding BBH to a run without it: only BBH's work runs (jobs + manifests)
   5. DAG scale: `snakemake -n` on 20 models x 60 benchmarks [<= 10 s], and its growth
   6. tables + deck for 100 models x 200 subtasks x 2 harnesses [<= 10 s, <= 1 GiB]
+  7. statistics (intervals, best-vs-rest comparisons, harness agreement) on per-item records:
+     100 models x 200 subtasks x 2 harnesses x 20 items, 1,000 resamples [<= 10 s]
 
 Writes bench/results.md and bench/results.json. `python bench/run.py --cases 5,6` runs a subset;
 `--cases 2` makes one plain run of the default config and measures its no-op (about 2 minutes).
@@ -69,6 +71,9 @@ DAG_MAIN = (20, 60, "builtin")
 DAG_GROWTH = [(17, 60, "builtin"), (117, 60, "builtin"), (267, 60, "builtin"), (567, 60, "builtin")]
 DAG_EXTRA = [(100, 300, "local"), (20, 60, "local"), (20, 960, "builtin")]
 RENDER_SCALE = {"models": 100, "benchmarks": 40, "subtasks": 10}  # 400 subtasks/model, 200 per harness
+# Every benchmark through both harnesses (so the harness agreement runs too): 200 subtasks per harness.
+STATS_SCALE = {"models": 100, "benchmarks": 20, "subtasks": 10, "items": 20}
+STATS_GOAL_S = 10.0
 
 
 # --------------------------------------------------------------------------- config helpers
@@ -451,8 +456,144 @@ def synthetic_scores(
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["n"] = frame["n"].astype("Int64")
     frame["shots"] = frame["shots"].astype("Int64")
-    spec = {"models": models, "benchmarks": benches, "reported": [], "tolerance": 5}
+    spec = {"models": models, "benchmarks": benches, "reported": []}
     return frame, spec
+
+
+def synthetic_samples(
+    n_models: int = 100, n_benchmarks: int = 20, n_subtasks: int = 10, n_items: int = 20, seed: int = 0
+):
+    """Per-item records (lmdeck.scores.SAMPLE_COLUMNS) like merge_scores writes, every benchmark
+    through both harnesses on the same items, with the score table built from them (lm-eval
+    headlines micro, OpenCompass macro, as the harnesses' own rules) and its spec."""
+    import numpy as np
+    import pandas as pd
+
+    from lmdeck.scores import AGGREGATE, COLUMNS, SAMPLE_COLUMNS
+    from lmdeck.settings import with_schema_defaults
+
+    rng = np.random.default_rng(seed)
+    models = [{"name": f"model-{i:03d}", "kind": "base" if i % 5 else "chat"} for i in range(n_models)]
+    benches = [
+        {
+            "name": f"bench-{j:02d}",
+            "category": CATEGORIES[j % len(CATEGORIES)],
+            "harness": ["lm-eval", "opencompass"],
+            "format": FORMATS[j % len(FORMATS)],
+            "shots": 5,
+        }
+        for j in range(n_benchmarks)
+    ]
+    n = n_benchmarks * n_subtasks * n_items
+    bench_of = np.repeat(np.arange(n_benchmarks), n_subtasks * n_items)
+    subtask_of = np.tile(np.repeat(np.arange(n_subtasks), n_items), n_benchmarks)
+    item_ids = np.array(
+        [
+            f"data/{b:02d}/s{s:02d}.jsonl:{k}"
+            for b, s, k in zip(bench_of, subtask_of, np.tile(np.arange(n_items), n_benchmarks * n_subtasks))
+        ]
+    )
+    # Ability per model, difficulty per item: correct when ability beats difficulty plus noise;
+    # OpenCompass scores an item differently about one time in ten.
+    ability = rng.normal(0, 1, n_models)
+    difficulty = rng.normal(0, 1, n)
+    lm = (ability[:, None] - difficulty[None, :] + rng.normal(0, 1, (n_models, n)) > 0).astype(float)
+    oc = np.where(rng.uniform(size=lm.shape) < 0.1, 1 - lm, lm)
+    frames, rows = [], []
+    for harness, correct, how in (("lm-eval", lm, "micro"), ("opencompass", oc, "macro")):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "model": np.repeat([m["name"] for m in models], n),
+                    "harness": harness,
+                    "benchmark": np.tile(np.array([b["name"] for b in benches])[bench_of], n_models),
+                    "subtask": np.tile(np.char.add("subtask_", np.char.zfill(subtask_of.astype(str), 2)), n_models),
+                    "task": "",
+                    "item_id": np.tile(item_ids, n_models),
+                    "prompt": "Q",
+                    "prediction": np.where(correct.ravel() == 1, "A", "B"),
+                    "target": "A",
+                    "score": correct.ravel(),
+                    "max_score": 1.0,
+                    "metric": "acc",
+                }
+            )
+        )
+        per_subtask = correct.reshape(n_models, n_benchmarks, n_subtasks, n_items).mean(axis=3) * 100
+        for i, m in enumerate(models):
+            for j, b in enumerate(benches):
+                base = {
+                    "model": m["name"],
+                    "benchmark": b["name"],
+                    "harness": harness,
+                    "metric": "acc",
+                    "shots": 5,
+                    "source": "measured",
+                    "category": b["category"],
+                    "table": m["kind"],
+                    "variant": harness,
+                }
+                for k in range(n_subtasks):
+                    rows.append(
+                        {
+                            **base,
+                            "subtask": f"subtask_{k:02d}",
+                            "score": per_subtask[i, j, k],
+                            "n": n_items,
+                            "aggregation": "",
+                        }
+                    )
+                pooled = per_subtask[i, j].mean()  # equal subtask sizes: micro and macro agree
+                rows.append(
+                    {**base, "subtask": AGGREGATE, "score": pooled, "n": n_items * n_subtasks, "aggregation": how}
+                )
+    samples = pd.concat(frames, ignore_index=True)[SAMPLE_COLUMNS]
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    # As the workflow passes it (lmdeck.settings.ReportSpec.of): the schema's defaults filled in.
+    spec = {
+        "models": [with_schema_defaults(m, "models") for m in models],
+        "benchmarks": [with_schema_defaults(b, "benchmarks") for b in benches],
+        "reported": [],
+    }
+    return frame, samples, spec
+
+
+def stats_worker(workdir: Path) -> None:
+    """Child process of case 7: what the merge adds (intervals) and the `statistics` rule does, timed per phase."""
+    t0 = time.perf_counter()
+    import pandas as pd
+
+    from lmdeck import scores
+    from lmdeck.settings import ReportSpec
+    from lmdeck.stats import step
+
+    phases = {"import": time.perf_counter() - t0}
+    spec = ReportSpec.from_dict(json.loads((workdir / "spec.json").read_text()))
+    t = time.perf_counter()
+    frame = scores.read(workdir / "scores.csv")
+    samples = pd.read_parquet(workdir / "samples.parquet")
+    phases["read"] = time.perf_counter() - t
+    t = time.perf_counter()
+    frame = step.add_intervals(frame, samples)
+    phases["intervals"] = time.perf_counter() - t
+    t = time.perf_counter()
+    frames = step.compute(frame, samples, spec)
+    phases["comparisons_agreement"] = time.perf_counter() - t
+    t = time.perf_counter()
+    step.write(frames, {name: workdir / f"{name}.csv" for name in frames})
+    phases["write"] = time.perf_counter() - t
+    measured = frame[frame["source"] == "measured"]
+    print(
+        json.dumps(
+            {
+                "phases": {k: round(v, 3) for k, v in phases.items()},
+                "measured_rows": len(measured),
+                "rows_with_interval": int(measured["ci_low"].notna().sum()),
+                "comparisons": len(frames["comparisons"]),
+                "agreement_rows": len(frames["agreement"]),
+            }
+        )
+    )
 
 
 def render_worker(workdir: Path) -> None:
@@ -1016,6 +1157,58 @@ def case_render_scale(tmp: Path, results: dict) -> None:
     )
 
 
+def case_stats_scale(tmp: Path, results: dict) -> None:
+    """7. The statistics stage on synthetic per-item records, in a child process (wall, peak RSS)."""
+    from lmdeck import scores
+
+    work = tmp / "stats"
+    work.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    frame, samples, spec = synthetic_samples(
+        STATS_SCALE["models"], STATS_SCALE["benchmarks"], STATS_SCALE["subtasks"], STATS_SCALE["items"]
+    )
+    scores.write(frame, work / "scores.csv")
+    scores.write_samples(samples, work / "samples.parquet")
+    (work / "spec.json").write_text(json.dumps(spec))
+    setup = time.perf_counter() - t
+    run = measure(
+        [sys.executable, Path(__file__).resolve(), "--stats-worker", work],
+        work,
+        tmp / "logs" / "stats.log",
+        timeout=300,
+    )
+    if run["rc"] != 0:
+        raise RuntimeError(f"stats worker failed; see {run['log']}:\n{run['text'][-3000:]}")
+    worker = json.loads(run["text"].strip().splitlines()[-1])
+    complete = worker["rows_with_interval"] == worker["measured_rows"]
+    results["cases"].append(
+        {
+            "id": 7,
+            "name": "statistics, 100 models x 200 subtasks x 2 harnesses x 20 items, 1,000 resamples",
+            "value": round(run["wall"], 2),
+            "unit": "s",
+            "goal": STATS_GOAL_S,
+            "pass": goal(run["wall"], STATS_GOAL_S) and complete,
+            "details": {
+                "items": len(samples),
+                "peak_rss_mib": round(run["max_rss_mb"], 1),
+                "cpu_s": round(run["cpu"], 2),
+                "phases_s": worker["phases"],
+                "measured_rows": worker["measured_rows"],
+                "rows_with_interval": worker["rows_with_interval"],
+                "comparisons (best vs rest)": worker["comparisons"],
+                "agreement_rows": worker["agreement_rows"],
+                "synthetic_setup_s (untimed)": round(setup, 2),
+                "load_at_start": run["load"],
+            },
+        }
+    )
+    print(
+        f"  statistics scale: {run['wall']:.2f} s, peak {run['max_rss_mb']:.0f} MiB, phases {worker['phases']}",
+        flush=True,
+    )
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -1180,7 +1373,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--cases",
-        default="1,2,3,4,5,6",
+        default="1,2,3,4,5,6,7",
         help="comma-separated subset (1 also gives 2 and 3; 3-4 need 1; 2 alone reruns a plain run)",
     )
     parser.add_argument(
@@ -1193,9 +1386,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(BENCH), help="folder for results.md / results.json")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     parser.add_argument("--render-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--stats-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.render_worker:
         render_worker(Path(args.render_worker))
+        return 0
+    if args.stats_worker:
+        stats_worker(Path(args.stats_worker))
         return 0
     cases = {int(c) for c in args.cases.split(",") if c.strip()}
     if cases & {3, 4}:
@@ -1215,6 +1412,8 @@ def main(argv: list[str] | None = None) -> int:
         # Cheap figures first; then the cold run and the naive loop; then what the budget allows.
         if 6 in cases:
             case_render_scale(tmp, results)
+        if 7 in cases:
+            case_stats_scale(tmp, results)
         if 5 in cases:
             case_dag_scale(tmp, results, budget, [DAG_MAIN, *DAG_GROWTH])
         if 1 in cases:

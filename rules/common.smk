@@ -30,7 +30,7 @@ config.update(
         sources=lmconfig.config_sources(workflow.configfiles, workflow.config_settings.config, workflow.basedir),
     )
 )
-# The typed config (lmdeck.settings) every rule below reads, checked across fields: a config
+# The typed config (lmdeck.settings) that the rules below read, checked across fields; a config
 # mistake that needs no model stops the parse (and `snakemake -n`) here, naming the field.
 SETTINGS = lmconfig.settings(config)
 lmreported.check(SETTINGS)  # the reported CSVs: a bad one stops `snakemake -n`, not only the merge
@@ -136,6 +136,13 @@ def report_spec():
     """What the merge and table steps need from the config (also their rerun trigger)."""
     return json.dumps(ReportSpec.of(config), sort_keys=True)
 
+
+# The statistics step's outputs (rule statistics), read by the tables, figures and deck data.
+STATS_CSVS = {
+    "comparisons": "results/tables/paired_comparisons.csv",
+    "agreement": "results/tables/harness_agreement.csv",
+    "disagreements": "results/tables/harness_disagreements.csv",
+}
 
 REPORT = config["report"]["name"]
 TEMPLATES = Path(config["report"].get("templates", Path(workflow.basedir, "templates")))

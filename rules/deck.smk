@@ -3,7 +3,8 @@
 
 rule figures:
     input:
-        "results/scores.csv",
+        scores="results/scores.csv",
+        comparisons=STATS_CSVS["comparisons"],
     output:
         tables=report(
             expand(f"{ATTACHMENTS}/{{name}}.png", name=table_images()),
@@ -26,7 +27,8 @@ rule figures:
         # The table images' folder (Table1-3.png sit directly in it).
         out_dir=lambda wc, output: os.path.dirname(output.tables[0]),
     shell:
-        "lmdeck --log {log:q} figures --scores {input:q} --spec {params.spec:q} --report {params.report:q}"
+        "lmdeck --log {log:q} figures --scores {input.scores:q} --comparisons {input.comparisons:q} --spec {params.spec:q}"
+        " --report {params.report:q}"
         " --out-dir {params.out_dir:q} --charts-dir {output.charts:q}"
 
 
@@ -68,7 +70,8 @@ rule paper_tables:
     params:
         candidates=paper_candidates(),
         tables=json.dumps(paper_tables(), sort_keys=True),
-        out_dir=f"{ATTACHMENTS}/paper",
+        # The crops' folder (attachments/<NAME>/paper).
+        out_dir=lambda wc, output: os.path.dirname(output[0]),
     shell:
         "lmdeck --log {log:q} paper-tables --first-of {params.candidates:q} --tables {params.tables:q}"
         " --out-dir {params.out_dir:q}"
@@ -78,6 +81,7 @@ rule paper_tables:
 # which is templating (no pandas, no scores).
 rule deck_data:
     input:
+        **STATS_CSVS,
         scores="results/scores.csv",
         failures="results/failures.csv",
         samples="results/samples.parquet",
@@ -91,7 +95,9 @@ rule deck_data:
         spec=report_spec(),
     shell:
         "lmdeck --log {log:q} deck-data --scores {input.scores:q} --spec {params.spec:q} --failures {input.failures:q}"
-        " --samples {input.samples:q} --out {output:q}"
+        " --samples {input.samples:q}"
+        " --comparisons {input.comparisons:q} --agreement {input.agreement:q} --disagreements {input.disagreements:q}"
+        " --out {output:q}"
 
 
 rule deck:

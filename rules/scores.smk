@@ -1,4 +1,4 @@
-# Every harness output -> one tidy table (0-100, stderr, provenance) beside the reported numbers.
+# Every harness output -> one tidy table (0-100, stderr, 95 % interval, provenance) beside the reported numbers.
 
 
 rule merge_scores:
@@ -23,9 +23,31 @@ rule merge_scores:
         " {input.manifests:q}"
 
 
+# Paired comparisons of the results tables' columns and the harness agreement, from the per-item
+# records (lmdeck.stats); the tables, figures and deck data read these CSVs, so a template edit
+# never recomputes them.
+rule statistics:
+    input:
+        scores="results/scores.csv",
+        samples="results/samples.parquet",
+    output:
+        **STATS_CSVS,
+    log:
+        "logs/statistics/statistics.log",
+    benchmark:
+        "benchmarks/statistics/statistics.tsv"
+    params:
+        spec=report_spec(),
+    shell:
+        "lmdeck --log {log:q} stats --scores {input.scores:q} --samples {input.samples:q} --spec {params.spec:q}"
+        " --comparisons {output.comparisons:q} --agreement {output.agreement:q}"
+        " --disagreements {output.disagreements:q}"
+
+
 rule tables:
     input:
-        "results/scores.csv",
+        scores="results/scores.csv",
+        comparisons=STATS_CSVS["comparisons"],
     output:
         base="results/tables/base.md",
         base_csv="results/tables/base.csv",
@@ -40,4 +62,5 @@ rule tables:
     params:
         spec=report_spec(),
     shell:
-        "lmdeck --log {log:q} tables --scores {input:q} --spec {params.spec:q} --out-dir results/tables"
+        "lmdeck --log {log:q} tables --scores {input.scores:q} --comparisons {input.comparisons:q} --spec {params.spec:q}"
+        " --out-dir results/tables"

@@ -28,6 +28,14 @@ def absolutize(config: dict) -> dict:
     return with_absolute_paths(config, ROOT / "config")
 
 
+def report_spec(models: list[dict], benchmarks: list[dict], reported: list[dict] = ()) -> dict:
+    """A report spec written in a test, in the shape the workflow passes it (lmdeck.settings.ReportSpec.of):
+    the schema's defaults filled in."""
+    from lmdeck.settings import ReportSpec
+
+    return ReportSpec.filled({"models": models, "benchmarks": benchmarks, "reported": list(reported)})
+
+
 def jobs_run(proc) -> list[str]:
     """Rule names of the jobs Snakemake executed, from its log."""
     text = proc.stdout + proc.stderr

@@ -9,6 +9,7 @@ import pytest
 
 from lmdeck import config as lmconfig
 from lmdeck.scores import AGGREGATE, COLUMNS
+from lmdeck.settings import ReportSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,6 +126,23 @@ def test_synthetic_scores_render_as_tables(bench, tmp_path):
     written = tables.write_tables(frame, spec, tmp_path)
     assert all(p.exists() for p in written)
     assert "Model 001 (measured)" in (tmp_path / "base.md").read_text()
+
+
+def test_synthetic_samples_feed_the_statistics(bench):
+    """Case 7's records agree with their score table and go through the statistics stage whole."""
+    from lmdeck.stats import step
+
+    frame, samples, spec = bench.synthetic_samples(n_models=10, n_benchmarks=2, n_subtasks=3, n_items=5)
+    assert len(samples) == 10 * 2 * 2 * 3 * 5  # models x benchmarks x harnesses x subtasks x items
+    parts = frame[frame["subtask"] != AGGREGATE].set_index(["model", "benchmark", "harness", "subtask"])["score"]
+    from_items = 100 * samples.groupby(["model", "benchmark", "harness", "subtask"])["score"].mean()
+    assert (parts.sort_index() - from_items.sort_index()).abs().max() < 1e-9
+    with_ci = step.add_intervals(frame, samples)
+    assert ((with_ci["ci_low"] <= with_ci["score"]) & (with_ci["score"] <= with_ci["ci_high"])).all()
+    frames = step.compute(with_ci, samples, ReportSpec.from_dict(spec))  # as the stats_worker reads spec.json
+    assert len(frames["agreement"]) == 10 * 2  # every model x benchmark through both harnesses
+    base = frames["comparisons"][frames["comparisons"]["table"] == "base"]
+    assert base["best_vs_rest"].all()  # eight base models (more than six): best vs rest only
 
 
 @pytest.mark.slow

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+from conftest import report_spec
 
-from lmdeck.settings import ReportSpec
 from lmdeck import deck, figures, scores, tables
 
 BENCHES = [("B-reason", "reasoning"), ("B-exam", "exams"), ("B-code", "coding"), ("B-math", "math")]
@@ -15,24 +15,13 @@ BENCHES = [("B-reason", "reasoning"), ("B-exam", "exams"), ("B-code", "coding"),
 
 def inputs(tmp_path, models: list[dict], reported: str) -> tuple[dict, pd.DataFrame]:
     (tmp_path / "base.csv").write_text("model,benchmark,shots,metric,score,source\n" + reported, encoding="utf-8")
-    spec = ReportSpec.filled(
-        {
-            "models": models,
-            "benchmarks": [
-                {
-                    "name": n,
-                    "category": c,
-                    "harness": "lm-eval",
-                    "format": "mmlu",
-                    "shots": 0,
-                    "metric": "acc",
-                    "description": "d",
-                }
-                for n, c in BENCHES
-            ],
-            "reported": [{"file": str(tmp_path / "base.csv"), "table": "base"}],
-            "tolerance": 5,
-        }
+    spec = report_spec(
+        models,
+        [
+            {"name": n, "category": c, "harness": "lm-eval", "format": "mmlu", "shots": 0, "metric": "acc"}
+            for n, c in BENCHES
+        ],
+        [{"file": str(tmp_path / "base.csv"), "table": "base"}],
     )
     rows = scores.read_reported(spec)
     for i, model in enumerate(models):
@@ -50,6 +39,7 @@ def inputs(tmp_path, models: list[dict], reported: str) -> tuple[dict, pd.DataFr
 def test_reported_scores_keep_their_printed_precision(tmp_path):
     reported = (
         "Paper-7B,B-exam,0-shot,acc,46.20,t\nPaper-7B,B-math,0-shot,acc,54.16,t\nPaper-7B,B-code,0-shot,acc,7,t\n"
+        "Other-7B,B-exam,0-shot,acc,40.1,t\n"  # something for 46.20 to beat: bold among the reported numbers
     )
     spec, frame = inputs(tmp_path, [{"name": "m", "kind": "base", "reported_as": "Paper-7B"}], reported)
     # Through the CSV the workflow writes and reads back: the printed form survives it.
@@ -65,10 +55,11 @@ def test_reported_scores_keep_their_printed_precision(tmp_path):
     assert "33.3" in measured  # 100/3: one decimal
     delta = md.split("### Reported vs. reproduced", 1)[1]
     exam = next(line for line in delta.splitlines() if line.startswith("| B-exam"))
-    assert [c.strip() for c in exam.strip("|").split("|")][2:5] == ["46.20", "33.3", "-12.9"]
+    cells = [c.strip() for c in exam.strip("|").split("|")]
+    assert cells[1:3] + cells[4:5] == ["46.20", "33.3", "-12.9"]  # reported, measured, (95 % CI,) delta
     tables.write_tables(frame, spec, tmp_path / "tables")
     assert ",46.20," in (tmp_path / "tables" / "reported_vs_measured.csv").read_text(encoding="utf-8")
-    assert "**46.20**" in (tmp_path / "tables" / "base.md").read_text(encoding="utf-8")  # the best of B-exam
+    assert "**46.20**" in (tmp_path / "tables" / "base.md").read_text(encoding="utf-8")  # the best reported B-exam
 
 
 def test_a_single_row_is_not_bold(tmp_path):
@@ -80,10 +71,16 @@ def test_a_single_row_is_not_bold(tmp_path):
 
 
 def test_two_rows_bold_the_best(tmp_path):
-    spec, frame = inputs(tmp_path, [{"name": "a", "kind": "base"}, {"name": "b", "kind": "base"}], "")
+    reported = "".join(f"{m},{b},0-shot,acc,{v},t\n" for m, v in (("Hi-7B", 50.0), ("Lo-7B", 40.0)) for b, _ in BENCHES)
+    models = [{"name": "a", "kind": "base"}, {"name": "b", "kind": "base"}]
+    spec, frame = inputs(tmp_path, models, reported)
     md = deck.render_scores({"name": "x", "title": "T", "sections": ["results"]}, spec, frame, {}, tmp_path)
+    hi_row = next(line for line in md.splitlines() if line.startswith("| Hi-7B"))
+    assert hi_row.count("**50.0**") == 5  # the better reported number in every column and the average
+    # Measured rows are bold only as the statistics step's tied best (lmdeck.stats.paired, tests/test_stats.py):
+    # without its paired tests a higher number alone says nothing.
     b_row = next(line for line in md.splitlines() if line.startswith("| b (measured)"))
-    assert b_row.count("**34.3**") == 5  # 100/3 + 1 beats 100/3 in every column and the average
+    assert "**" not in b_row
 
 
 def test_charts_follow_config_and_category_order(tmp_path):

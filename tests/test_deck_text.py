@@ -121,7 +121,6 @@ def inputs(text) -> tuple[dict, dict, list]:
             }
         ],
         "reported": [],
-        "tolerance": 5,
     }
     rows = []
     for model, source, score in (("m1", "measured", 50.0), (reported_name, "reported", 40.0)):
@@ -309,7 +308,7 @@ def test_text_fields_render_literally(hostile):
     for cell in PRETRAIN_COLUMNS + [c for row in PRETRAIN_ROWS for c in row]:
         assert normal(cell) in cells, cell
     assert normal(f"{DISPLAY_NAME} (measured)") in cells and REPORTED_MODEL in cells
-    assert normal(f"Reported vs. reproduced: {DISPLAY_NAME}") in blocks(hostile["slides"], "h3")
+    assert normal(f"Reported vs. reproduced: {DISPLAY_NAME} as {REPORTED_MODEL}") in blocks(hostile["slides"], "h3")
 
 
 def test_figures_draw_user_text_literally(tmp_path, monkeypatch):

@@ -16,8 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, absolutize, default_config, run_snakemake
-from lmdeck.settings import ReportSpec
+from conftest import ROOT, absolutize, default_config, report_spec, run_snakemake
 from lmdeck import cli, export, layout_check, scores
 
 pytestmark = pytest.mark.skipif(export.find_browser() is None, reason="no Chromium for the layout check")
@@ -94,14 +93,7 @@ def stress_inputs(folder: Path) -> tuple[dict, dict, pd.DataFrame]:
     models = copy.deepcopy(MEASURED)
     models[0]["reported_as"] = BASELINES[-1]
     models[2]["reported_as"] = CHAT_BASELINES[-1]
-    spec = ReportSpec.filled(
-        {
-            "models": models,
-            "benchmarks": benches,
-            "reported": [{"file": str(folder / f"{t}.csv"), "table": t} for t in ("base", "chat")],
-            "tolerance": 5,
-        }
-    )
+    spec = report_spec(models, benches, [{"file": str(folder / f"{t}.csv"), "table": t} for t in ("base", "chat")])
     rows = scores.read_reported(spec)
     for model in models:
         for bench in benches:

@@ -169,7 +169,6 @@ def test_installed_wheel_renders_and_exports_the_deck(installed, tmp_path):
             }
         ],
         "reported": [],
-        "tolerance": 5,
     }
     row = {c: None for c in scores.COLUMNS}
     row.update(

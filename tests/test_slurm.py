@@ -181,7 +181,7 @@ def test_demo_pipeline_through_slurm(slurm_cluster, workflow, tmp_path):
     rule_of = {jobid: re.search(r"/rule_([A-Za-z0-9_]+)/", path).group(1) for jobid, path in submitted}
     assert sorted(rule_of.values()) == sorted(HARNESS_RULES), (
         f"sbatch jobs by rule: {rule_of}. Harness jobs only: the Snakefile needs "
-        "`localrules: all, prepare_data, merge_scores, tables, figures, preview, deck, html_or_pdf, png, export`"
+        "`localrules: all, prepare_data, merge_scores, statistics, tables, figures, preview, deck, html_or_pdf, png, export`"
     )
     for jobid, path in submitted:
         assert Path(path).is_file(), f"no SLURM log {path}"  # profile: slurm-keep-successful-logs

@@ -127,6 +127,39 @@ def test_tables_written(workflow):
     assert ((ok["Measured"] - ok["Reported"] - ok["Delta"]).abs() < 0.011).all()
 
 
+def test_every_measured_score_has_an_interval_and_the_deck_shows_the_statistics(workflow):
+    """Issue 14 end to end: intervals on every measured row (reported rows have none), verdicts,
+    the comparisons and harness agreement under results/tables/, and the deck's new slides."""
+    results = workflow["dir"] / "results"
+    scores = pd.read_csv(results / "scores.csv")
+    measured = scores[scores["source"] == "measured"]
+    assert (measured["ci_low"] <= measured["score"] + 1e-3).all() and (
+        measured["score"] <= measured["ci_high"] + 1e-3
+    ).all()
+    assert (
+        measured["ci_method"]
+        .isin(["wilson", "bootstrap", "stratified bootstrap", "cluster bootstrap", "clopper-pearson"])
+        .all()
+    )
+    boot = measured[measured["ci_method"].str.contains("bootstrap")]
+    assert len(boot) and (boot["ci_resamples"] == 1000).all() and boot["ci_seed"].notna().all()
+    assert scores.loc[scores["source"] == "reported", "ci_low"].isna().all()
+    delta = pd.read_csv(results / "tables" / "reported_vs_measured.csv")
+    assert delta["Verdict"].str.startswith("not comparable (stand-in model").all()  # the demo's random-init models
+    comparisons = pd.read_csv(results / "tables" / "paired_comparisons.csv")
+    assert set(comparisons["benchmark"]) >= {"MMLU", "Average"} and comparisons["p_value"].between(0, 1).all()
+    agreement = pd.read_csv(results / "tables" / "harness_agreement.csv")
+    assert set(agreement["benchmark"]) == {"MMLU", "C-Eval"} and (agreement["n"] == 10).all()
+    deck = (workflow["dir"] / "slides" / "bluelm.md").read_text(encoding="utf-8")
+    for heading in (
+        "### Evaluation setup",
+        "### Paired comparison: base models",
+        "### Harness agreement: lm-eval vs. OpenCompass",
+    ):
+        assert heading in deck, heading
+    assert "not comparable (stand-in model)" in deck and "Min. detectable difference" in deck
+
+
 def test_adding_a_benchmark_runs_only_the_new_work_then_noop(workflow, tmp_path):
     # On a copy of the session's run (metadata and mtimes kept), so other tests see it unchanged.
     work = tmp_path / "run"

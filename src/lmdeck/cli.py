@@ -41,21 +41,56 @@ def cmd_run_harness(args) -> None:
 
 def cmd_merge_scores(args) -> None:
     from lmdeck import scores
+    from lmdeck.stats import step
 
     spec = json.loads(args.spec)
     failures: list[dict] = []
     samples: list = []
     frame = scores.build_table([Path(m) for m in args.manifests], spec, failures, samples)
+    items = scores.samples_table(samples)
+    # Every measured row gets its 95 % interval from its items (lmdeck.stats.intervals).
+    frame = step.add_intervals(frame, items)
     if args.samples:
-        scores.write_samples(scores.samples_table(samples), Path(args.samples))
+        scores.write_samples(items, Path(args.samples))
     scores.write(frame, Path(args.csv), Path(args.parquet) if args.parquet else None)
     scores.write_failures(failures, Path(args.failures))
 
 
+STATS_OUTPUTS = ("comparisons", "agreement", "disagreements")
+
+
+def stats_paths(args) -> dict[str, Path] | None:
+    """The statistics step's CSVs, or None when none were given (deck-data without statistics)."""
+    given = {name: getattr(args, name) for name in STATS_OUTPUTS}
+    if not any(given.values()):
+        return None
+    missing = [f"--{name}" for name, path in given.items() if not path]
+    if missing:
+        raise SystemExit(
+            f"lmdeck {args.command}: give all of the statistics CSVs or none (missing {', '.join(missing)})"
+        )
+    return {name: Path(path) for name, path in given.items()}
+
+
+def cmd_stats(args) -> None:
+    import pandas as pd
+
+    from lmdeck import scores
+    from lmdeck.settings import ReportSpec
+    from lmdeck.stats import step
+
+    spec = ReportSpec.from_dict(json.loads(args.spec))
+    frames = step.compute(scores.read(Path(args.scores)), pd.read_parquet(args.samples), spec)
+    step.write(frames, stats_paths(args))
+
+
 def cmd_tables(args) -> None:
+    import pandas as pd
+
     from lmdeck import scores, tables
 
-    tables.write_tables(scores.read(Path(args.scores)), json.loads(args.spec), Path(args.out_dir))
+    comparisons = pd.read_csv(args.comparisons) if args.comparisons else None
+    tables.write_tables(scores.read(Path(args.scores)), json.loads(args.spec), Path(args.out_dir), comparisons)
 
 
 def cmd_figures(args) -> None:
@@ -66,17 +101,20 @@ def cmd_figures(args) -> None:
 
     spec, report = json.loads(args.spec), json.loads(args.report)
     frame = scores.read(Path(args.scores))
+    comparisons = pd.read_csv(args.comparisons) if args.comparisons else None
     out = Path(args.out_dir)
     pre = report.get("pretraining")
     if pre and pre.get("rows"):
         mix = pd.DataFrame(pre["rows"], columns=pre.get("columns"))
         figures.render_table_png(mix, out / "Table1.png", title=pre.get("caption", ""), bold_best=False)
     for name, table, title in (("Table2.png", "base", "Base models"), ("Table3.png", "chat", "Chat models")):
+        pivot = tables.score_pivot(frame, spec, table)
         figures.render_table_png(
-            tables.score_pivot(frame, spec, table),
+            pivot,
             out / name,
             title=title,
-            note="Best per column in bold. " + tables.MISSING_NOTE,
+            note=tables.BOLD_NOTE + " " + tables.MISSING_NOTE,
+            bold=tables.bold_mask(pivot, frame, spec, comparisons, table),
         )
     head = tables.headline(frame)
     # Charts show each benchmark's first harness (a second harness has its own table row).
@@ -144,7 +182,8 @@ def cmd_deck_data(args) -> None:
         Path(args.scores),
         Path(args.failures),
         Path(args.benchmarks_dir),
-        Path(args.samples) if args.samples else None,
+        samples=Path(args.samples) if args.samples else None,
+        stats_csvs=stats_paths(args),
     )
 
 
@@ -209,6 +248,12 @@ def cmd_sandbox_check(args) -> None:
     print(f"all {len(outcomes)} sandbox probes contained")
 
 
+def add_stats_arguments(s: argparse.ArgumentParser, required: bool = True) -> None:
+    s.add_argument("--comparisons", required=required, help="CSV: paired comparisons of the results tables' columns")
+    s.add_argument("--agreement", required=required, help="CSV: harness agreement per benchmark × model")
+    s.add_argument("--disagreements", required=required, help="CSV: the items the two harnesses score differently")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lmdeck", description=__doc__)
     p.add_argument(
@@ -247,14 +292,27 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("manifests", nargs="*")
     s.set_defaults(func=cmd_merge_scores)
 
+    s = sub.add_parser("stats", help="paired comparisons and harness agreement from the scores and per-item records")
+    s.add_argument("--scores", required=True)
+    s.add_argument("--samples", required=True, help="the per-item records (samples.parquet)")
+    s.add_argument("--spec", required=True)
+    add_stats_arguments(s)
+    s.set_defaults(func=cmd_stats)
+
     s = sub.add_parser("tables", help="pivot tables (markdown + csv) from scores.csv")
     s.add_argument("--scores", required=True)
+    s.add_argument(
+        "--comparisons", help="comparisons CSV from `lmdeck stats` (absent: no tied-best bold for measured rows)"
+    )
     s.add_argument("--spec", required=True)
     s.add_argument("--out-dir", required=True)
     s.set_defaults(func=cmd_tables)
 
     s = sub.add_parser("figures", help="table PNGs and charts for the deck")
     s.add_argument("--scores", required=True)
+    s.add_argument(
+        "--comparisons", help="comparisons CSV from `lmdeck stats` (absent: no tied-best bold for measured rows)"
+    )
     s.add_argument("--spec", required=True)
     s.add_argument("--report", required=True, help="the config's `report` section as JSON")
     s.add_argument("--out-dir", required=True)
@@ -304,6 +362,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--failures", required=True, help="failures.csv from merge-scores")
     s.add_argument("--benchmarks-dir", default="benchmarks", help="Snakemake `benchmark:` files (job times)")
     s.add_argument("--samples", help="samples.parquet from merge-scores (the examples slides)")
+    # Optional: without the statistics step's CSVs the deck has no tied-best bold, comparisons or agreement.
+    add_stats_arguments(s, required=False)
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_deck_data)
 

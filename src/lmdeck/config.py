@@ -80,6 +80,11 @@ def check(config: Config) -> None:
             raise ConfigError(f"models[{i}] ({model.name}): needs `path` (hub id or folder) or `build`")
         if model.build is None:
             check_model_folder(model.path, f"models[{i}].path")
+        elif model.same_weights_as_reported:
+            raise ConfigError(
+                f"models[{i}].same_weights_as_reported: {model.name} is built (`build:`), a random-init "
+                "stand-in; it cannot have the reported model's weights"
+            )
     check_sections(config.report)
     try:  # a crop's file is attachments/<report>/paper/<name>.png
         refuse_collisions(

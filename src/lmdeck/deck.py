@@ -110,6 +110,10 @@ def pretraining_table(report: dict) -> Markup:
     )
 
 
+# The results and reported-vs-measured slides explain their bold and verdicts in a two-line note.
+TWO_LINE_NOTE_BUDGET_PX = paginate.CONTENT_HEIGHT_PX - paginate.HEADING_PX - 2 * paginate.FOOTNOTE_PX
+
+
 def with_markup(data: dict) -> dict:
     """The deck data's tables are Markdown that lmdeck.tables generated (cells escaped there).
     Each also comes split into the slides it needs (`<key>_pages`, lmdeck.paginate)."""
@@ -117,11 +121,11 @@ def with_markup(data: dict) -> dict:
     for key in ("base_table", "chat_table"):
         data[key] = Markup(data[key]) if data.get(key) else None
         data[key.replace("_table", "_pages")] = (
-            [Markup(p) for p in paginate.table_pages(data[key])] if data[key] else []
+            [Markup(p) for p in paginate.table_pages(data[key], budget_px=TWO_LINE_NOTE_BUDGET_PX)] if data[key] else []
         )
     data["delta_tables"] = [(model, Markup(table)) for model, table in data.get("delta_tables", [])]
     data["delta_pages"] = [
-        (model, [Markup(p) for p in paginate.table_pages(table, repeat_columns=0)])
+        (model, [Markup(p) for p in paginate.table_pages(table, repeat_columns=0, budget_px=TWO_LINE_NOTE_BUDGET_PX)])
         for model, table in data["delta_tables"]
     ]
     return data

@@ -18,6 +18,7 @@ import pandas as pd
 
 from lmdeck import __version__, examples, resources, tables
 from lmdeck.fileio import write_json
+from lmdeck.stats import ALL_PAIRS_UP_TO
 
 REPO = resources.checkout()  # None for an installed package: no commit to report
 
@@ -155,32 +156,208 @@ def printed(scores: pd.DataFrame, table: str) -> dict:
     return tables.printed_scores(scores[scores["table"] == table])
 
 
+COMPARISON_ROWS_PER_SLIDE = 10
+DISAGREEMENTS_SHOWN = 8
+PREDICTION_CHARS = 40
+
+
+def _number(value, digits: int = 1) -> str:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _p_value(value) -> str:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if math.isnan(value) else ("< 0.001" if value < 0.001 else f"{value:.3f}")
+
+
+def _short(text, limit: int = PREDICTION_CHARS) -> str:
+    text = " ".join(str(text if isinstance(text, str) else "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def display_names(spec: dict) -> dict[str, str]:
+    return {m["name"]: m.get("display_name", m["name"]) for m in spec["models"]}
+
+
+def comparison_slides(comparisons: pd.DataFrame, spec: dict) -> list[dict]:
+    """The paired-comparison slide(s) per results table: every pair with at most
+    ALL_PAIRS_UP_TO measured models, else best vs rest only; in pages that fit a slide."""
+    names = display_names(spec)
+    out = []
+    for table in ("base", "chat"):
+        rows = comparisons[comparisons["table"] == table]
+        if rows.empty:
+            continue
+        n_models = sum(m.get("kind", "base") == table for m in spec["models"])
+        if n_models > ALL_PAIRS_UP_TO:
+            rows = rows[rows["best_vs_rest"].astype(bool)]
+        shown = [
+            {
+                "column": f"{r.benchmark}, {tables.HARNESS_NAMES.get(r.harness, r.harness)}"
+                if isinstance(r.harness, str) and r.harness
+                else r.benchmark,
+                "model_a": names.get(r.model_a, r.model_a),
+                "model_b": names.get(r.model_b, r.model_b),
+                "difference": _number(r.difference),
+                "interval": f"[{_number(r.ci_low)}, {_number(r.ci_high)}]",
+                "p_value": _p_value(r.p_value),
+                "p_holm": _p_value(r.p_holm),
+                "test": r.test,
+                "tied": bool(r.tied_best) if bool(r.best_vs_rest) else None,
+            }
+            for r in rows.itertuples(index=False)
+        ]
+        pages = [shown[i : i + COMPARISON_ROWS_PER_SLIDE] for i in range(0, len(shown), COMPARISON_ROWS_PER_SLIDE)]
+        out.append({"table": table, "all_pairs": n_models <= ALL_PAIRS_UP_TO, "pages": pages})
+    return out
+
+
+def agreement_slide(agreement: pd.DataFrame, disagreements: pd.DataFrame, spec: dict) -> dict:
+    """Harness agreement per benchmark × model, where the task definitions differ, and the
+    first disagreeing items."""
+    names = display_names(spec)
+    rows, definitions = [], {}
+    for r in agreement.itertuples(index=False):
+        rows.append(
+            {
+                "benchmark": r.benchmark,
+                "model": names.get(r.model, r.model),
+                "harness_a": tables.HARNESS_NAMES.get(r.harness_a, r.harness_a),
+                "harness_b": tables.HARNESS_NAMES.get(r.harness_b, r.harness_b),
+                "score_a": _number(r.score_a),
+                "score_b": _number(r.score_b),
+                "difference": _number(r.difference),
+                "interval": f"[{_number(r.ci_low)}, {_number(r.ci_high)}]",
+                "p_value": _p_value(r.p_value),
+                "agreement": _number(r.agreement, 0),
+                "kappa": _number(r.kappa, 2),
+                "disagreeing": int(r.disagreeing),
+                "n": int(r.n),
+            }
+        )
+        definitions.setdefault(
+            r.benchmark,
+            {
+                "benchmark": r.benchmark,
+                "harness_a": tables.HARNESS_NAMES.get(r.harness_a, r.harness_a),
+                "harness_b": tables.HARNESS_NAMES.get(r.harness_b, r.harness_b),
+                "task_a": str(r.task_a),
+                "task_b": str(r.task_b),
+                "metric_a": str(r.metric_a),
+                "metric_b": str(r.metric_b),
+                "aggregation_a": str(r.aggregation_a),
+                "aggregation_b": str(r.aggregation_b),
+                "prompts_differ": int(r.prompts_differ),
+                "n": int(r.n),
+                "metric_differs": str(r.metric_a) != str(r.metric_b) or str(r.task_a) != str(r.task_b),
+                "aggregation_differs": str(r.aggregation_a) != str(r.aggregation_b),
+            },
+        )
+    items = [
+        {
+            "benchmark": r.benchmark,
+            "model": names.get(r.model, r.model),
+            "item_id": str(r.item_id),
+            "target": _short(r.target, 12),
+            "prediction_a": _short(r.prediction_a),
+            "prediction_b": _short(r.prediction_b),
+        }
+        for r in disagreements.head(DISAGREEMENTS_SHOWN).itertuples(index=False)
+    ]
+    return {
+        "rows": rows,
+        "definitions": list(definitions.values()),
+        "examples": items,
+        "more_items": max(0, len(disagreements) - DISAGREEMENTS_SHOWN),
+    }
+
+
+def setup_rows(scores: pd.DataFrame, spec: dict) -> list[dict]:
+    """Per benchmark (tables' order) and harness: items, shots, metric and the smallest difference
+    between two models its item count can detect (lmdeck.stats.power)."""
+    from lmdeck.stats.power import min_detectable_difference
+
+    measured = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")]
+    out = []
+    for bench in tables.benchmark_order(spec):
+        rows = measured[measured["benchmark"] == bench].drop_duplicates("harness")
+        for r in rows.itertuples(index=False):
+            if pd.isna(r.n):
+                continue
+            n = int(r.n)
+            mdd = min_detectable_difference(n)
+            out.append(
+                {
+                    "benchmark": bench,
+                    "harness": tables.HARNESS_NAMES.get(r.harness, r.harness),
+                    "n_items": n,
+                    "shots": _int_or_dash(r.shots),
+                    "metric": str(r.metric),
+                    "mdd": "> 50" if math.isinf(mdd) else f"{mdd:.1f}",
+                }
+            )
+    return out
+
+
+def empty_stats() -> dict[str, pd.DataFrame]:
+    from lmdeck.stats.agreement import DISAGREEMENT_COLUMNS, SUMMARY_COLUMNS
+    from lmdeck.stats.paired import COLUMNS
+
+    return {
+        "comparisons": pd.DataFrame(columns=COLUMNS),
+        "agreement": pd.DataFrame(columns=SUMMARY_COLUMNS),
+        "disagreements": pd.DataFrame(columns=DISAGREEMENT_COLUMNS),
+    }
+
+
 def build(
     spec: dict,
     scores: pd.DataFrame,
     failures: pd.DataFrame | None,
     benchmarks_dir: Path,
     samples: pd.DataFrame | None = None,
+    stats: dict[str, pd.DataFrame] | None = None,
 ) -> dict:
+    """`samples`: the per-item records (the examples slides); `stats`: the statistics step's frames
+    (lmdeck.stats.step); without them the deck has no tied-best bolding, comparisons or harness
+    agreement."""
     from lmdeck.scores import FAILURE_COLUMNS
 
     failures = failures if failures is not None else pd.DataFrame(columns=FAILURE_COLUMNS)
-    base = tables.score_pivot(scores, spec, "base")
-    chat = tables.score_pivot(scores, spec, "chat")
-    delta = tables.reported_vs_measured(scores, spec)
+    stats = stats if stats is not None else empty_stats()
+    pivots = {table: tables.score_pivot(scores, spec, table) for table in ("base", "chat")}
+    marked = {
+        table: tables.pivot_markdown(
+            pivot, tables.bold_mask(pivot, scores, spec, stats["comparisons"], table), printed(scores, table)
+        )
+        if len(pivot)
+        else None
+        for table, pivot in pivots.items()
+    }
+    delta = tables.delta_display(tables.reported_vs_measured(scores, spec))
     return {
         "categories": benchmark_slides(spec),
         "n_benchmarks": len(spec["benchmarks"]),
         "models": spec["models"],
-        "base_table": tables.pivot_markdown(base, printed(scores, "base")) if len(base) else None,
-        "chat_table": tables.pivot_markdown(chat, printed(scores, "chat")) if len(chat) else None,
+        "base_table": marked["base"],
+        "chat_table": marked["chat"],
+        # One slide per model, whom it is compared with in the heading; the benchmark leads each row.
         "delta_tables": [
-            # The benchmark leads each row (the model is the slide's heading).
-            (model, tables.frame_markdown(rows[["Benchmark", "Reported as", "Reported", "Measured", "Delta", "Flag"]]))
+            (model, tables.frame_markdown(rows.drop(columns=["Model", "Reported as"])))
             for model, rows in delta.groupby("Model", sort=False)
         ],
+        "reported_as": dict(zip(delta["Model"], delta["Reported as"])),
         "not_evaluated": {t: not_evaluated(scores, spec, failures, t) for t in ("base", "chat")},
-        "tolerance": spec.get("tolerance", 5),
+        "comparison_slides": comparison_slides(stats["comparisons"], spec),
+        "agreement": agreement_slide(stats["agreement"], stats["disagreements"], spec),
+        "setup": setup_rows(scores, spec),
         "provenance": provenance(scores, spec, benchmarks_dir),
         # One item per benchmark, from the per-item records (the examples slides).
         "examples": examples.pick(samples, spec, tables.benchmark_order(spec)) if samples is not None else [],
@@ -188,9 +365,17 @@ def build(
 
 
 def write(
-    out: Path, spec: dict, scores_csv: Path, failures_csv: Path, benchmarks_dir: Path, samples: Path | None = None
+    out: Path,
+    spec: dict,
+    scores_csv: Path,
+    failures_csv: Path,
+    benchmarks_dir: Path,
+    samples: Path | None = None,
+    stats_csvs: dict[str, Path] | None = None,
 ) -> None:
     from lmdeck.scores import read, read_failures
+    from lmdeck.stats.step import read as read_stats
 
     items = pd.read_parquet(samples) if samples else None
-    write_json(out, build(spec, read(scores_csv), read_failures(failures_csv), benchmarks_dir, items))
+    stats = read_stats(stats_csvs) if stats_csvs else None
+    write_json(out, build(spec, read(scores_csv), read_failures(failures_csv), benchmarks_dir, items, stats))

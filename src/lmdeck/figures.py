@@ -31,6 +31,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
 from lmdeck.fileio import atomic_path  # noqa: E402
@@ -204,20 +205,31 @@ def _wrap_to_width(fig: Figure, renderer, text: str, size: float, width: float) 
 
 
 def render_table_png(
-    pivot: pd.DataFrame, out: Path, title: str = "", note: str = "", *, bold_best: bool | None = None
+    pivot: pd.DataFrame,
+    out: Path,
+    title: str = "",
+    note: str = "",
+    *,
+    bold_best: bool | None = None,
+    bold: pd.DataFrame | None = None,
 ) -> Path:
     """A paper-style table: shaded header, booktabs rules, one decimal, best per column in bold,
     missing as '–'. The figure is sized to its content (11 pt at 150 dpi), nothing is shortened.
 
     `bold_best`: None (default) bolds only when every column is numeric (a score table); a string
-    table (a data mix, say) is shown as is.
+    table (a data mix, say) is shown as is. `bold`: which cells are bold, given (a results
+    table's tied-best groups, lmdeck.tables.bold_mask) instead of the best per column.
     """
     configure_fonts()
     out = Path(out)
     table = pivot
     label_col = _has_label_column(table)
     numeric = [_numbers_only(table.iloc[:, j]) for j in range(table.shape[1])]
-    bold = bold_cells(table, bold_best)
+    bold = (
+        bold_cells(table, bold_best)
+        if bold is None
+        else bold.reindex(table.index, columns=table.columns, fill_value=False)
+    )
     bold_best = bool(bold.to_numpy().any())
 
     headers = ([str(table.index.name or "")] if label_col else []) + [str(c) for c in table.columns]
@@ -382,6 +394,14 @@ def render_category_charts(
     # Bar labels as the tables print them: a reported score as its source printed it.
     printed = frame["score_printed"] if "score_printed" in frame else pd.Series(None, index=frame.index)
     text = {(r.label, r.benchmark): score_text(r.score, p) for r, p in zip(frame.itertuples(index=False), printed)}
+    # Measured bars carry their 95 % interval (scores.csv ci_low/ci_high) as an error bar.
+    interval = {}
+    if {"ci_low", "ci_high"} <= set(frame.columns):
+        interval = {
+            (r.label, r.benchmark): (r.ci_low, r.ci_high)
+            for r in frame.itertuples(index=False)
+            if not is_missing(r.ci_low) and not is_missing(r.ci_high)
+        }
     source = {}
     for r in frame.itertuples(index=False):
         source.setdefault(r.label, r.source)
@@ -398,7 +418,8 @@ def render_category_charts(
         path = out_dir / (f"chart_{category}.png" if table == "base" else f"chart_{category}_{table}.png")
         title = f"{category[:1].upper()}{category[1:]}" + ("" if table == "base" else f" ({table} models)")
         texts = [[text.get((label, b), MISSING) for b in benches] for label in models]
-        _render_chart(title, benches, models, grid, texts, source, colors, path)
+        bounds = [[interval.get((label, b)) for b in benches] for label in models]
+        _render_chart(title, benches, models, grid, texts, source, colors, path, bounds)
         written[category] = path
     return written
 
@@ -412,6 +433,7 @@ def _render_chart(
     source: dict,
     colors,
     path: Path,
+    bounds: list[list[tuple[float, float] | None]] | None = None,
 ) -> None:
     n_b, n_l = len(benches), len(labels)
     bar_in = 0.36  # inches per bar: room for a one-decimal label at 8 pt, so labels never collide
@@ -434,13 +456,41 @@ def _render_chart(
         )
         xs = [j - group / 2 + bar_w * (i + 0.5) for j in range(n_b)]
         present = [(x, v, t) for x, v, t in zip(xs, grid[i], texts[i]) if not math.isnan(v)]
+        row_bounds = bounds[i] if bounds else [None] * n_b
+        whiskers = [(x, v, b) for x, v, b in zip(xs, grid[i], row_bounds) if b and not math.isnan(v)]
         if present:
-            bars = ax.bar([x for x, _, _ in present], [v for _, v, _ in present], width=bar_w * 0.92, zorder=2, **style)
-            ax.bar_label(bars, labels=[t for _, _, t in present], padding=2, fontsize=value_size, color=TEXT_COLOR)
+            ax.bar([x for x, _, _ in present], [v for _, v, _ in present], width=bar_w * 0.92, zorder=2, **style)
+            if whiskers:
+                ax.errorbar(
+                    [x for x, _, _ in whiskers],
+                    [v for _, v, _ in whiskers],
+                    yerr=[[v - b[0] for _, v, b in whiskers], [b[1] - v for _, v, b in whiskers]],
+                    fmt="none",
+                    ecolor=RULE_COLOR,
+                    elinewidth=0.9,
+                    capsize=2.5,
+                    zorder=3,
+                )
+            # The value sits above its error bar, so neither hides the other; a reported score
+            # reads as its source printed it (lmdeck.markdown.score_text).
+            tops = {x: b[1] for x, _, b in whiskers}
+            for x, v, t in present:
+                ax.text(
+                    x,
+                    max(v, tops.get(x, v)) + 1.0,
+                    t,
+                    ha="center",
+                    va="bottom",
+                    fontsize=value_size,
+                    color=TEXT_COLOR,
+                    zorder=4,
+                )
         for x, v in zip(xs, grid[i]):
             if math.isnan(v):
                 ax.text(x, 0.8, MISSING, ha="center", va="bottom", fontsize=10, color="#555555", zorder=3)
         handles.append(Patch(label=label, **style))
+    if any(b for row in (bounds or []) for b in row):
+        handles.append(Line2D([], [], color=RULE_COLOR, marker="|", markersize=9, linewidth=0, label="95 % interval"))
 
     ax.set_xticks(range(n_b), benches, fontsize=FONT_SIZE)
     ax.set_xlim(-0.6, n_b - 0.4)

@@ -1,4 +1,5 @@
-"""The published scores (config `reported`: CSVs model,benchmark,shots,metric,score,source), read
+"""The published scores (config `reported`: CSVs model,benchmark,shots,metric,score,source, then
+any of the optional columns split, cot, subset (the paper's setting, for the verdict) and draft), read
 and checked in one place: when Snakemake parses the workflow (so `snakemake -n` stops on a bad
 file) and again by the merge that puts them in the score table (lmdeck.scores.read_reported).
 
@@ -14,9 +15,13 @@ from pathlib import Path
 from lmdeck.settings import Config, ReportSpec
 
 HEADER = ["model", "benchmark", "shots", "metric", "score", "source"]
-# An optional last column: a row with anything in it is a draft (`lmdeck extract-reported` marks
+# The paper's setting where it states it (lmdeck.stats.verdicts): a column absent or a cell left
+# empty reads as "unknown".
+SETTING_COLUMNS = ["split", "cot", "subset"]
+# An optional column: a row with anything in it is a draft (`lmdeck extract-reported` marks
 # every row it reads off a PDF), refused unless the config entry says `allow_draft: true`.
 DRAFT_COLUMN = "draft"
+OPTIONAL = [*SETTING_COLUMNS, DRAFT_COLUMN]
 
 
 class ReportedError(ValueError):
@@ -36,6 +41,9 @@ class Row:
     source: str
     draft: bool = False
     score_printed: str = ""  # the score cell as the source printed it ("46.20"): shown as is, never re-rounded
+    split: str | None = None
+    cot: str | None = None
+    subset: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -53,9 +61,11 @@ def read_file(path: str | Path, table: str) -> list[Row]:
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         header = next(reader, [])
-        if header not in (HEADER, HEADER + [DRAFT_COLUMN]):
+        extra = header[len(HEADER) :]
+        if header[: len(HEADER)] != HEADER or not set(extra) <= set(OPTIONAL) or len(set(extra)) != len(extra):
             raise ReportedError(
-                f"{path} line 1: header must be {','.join(HEADER)} (optionally ,{DRAFT_COLUMN}), got {','.join(header)}"
+                f"{path} line 1: header must be {','.join(HEADER)}, then any of the optional columns "
+                f"{', '.join(OPTIONAL)} (each once), got {','.join(header)}"
             )
         for cells in reader:
             line = reader.line_num
@@ -83,6 +93,7 @@ def read_file(path: str | Path, table: str) -> list[Row]:
                     rec["source"],
                     bool(rec.get(DRAFT_COLUMN, "").strip()),
                     rec["score"].strip(),
+                    *(rec.get(name, "").strip() or None for name in SETTING_COLUMNS),
                 )
             )
     return rows

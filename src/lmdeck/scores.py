@@ -23,6 +23,11 @@ COLUMNS = [
     "shots",
     "score",
     "stderr",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "ci_resamples",
+    "ci_seed",
     "n",
     "aggregation",
     "source",
@@ -41,6 +46,9 @@ COLUMNS = [
     "reference",
     "draft",  # a reported number not yet checked against the paper (lmdeck.reported, allow_draft)
     "score_printed",
+    "split",
+    "cot",
+    "subset",
 ]
 SAMPLE_COLUMNS = [
     "model",
@@ -244,6 +252,9 @@ def read_reported(spec: dict) -> list[dict]:
                 "reference": rec.source,
                 "draft": rec.draft,
                 "score_printed": rec.score_printed,
+                "split": rec.split,
+                "cot": rec.cot,
+                "subset": rec.subset,
             }
         )
     return rows
@@ -317,8 +328,5 @@ def read_failures(path: Path) -> pd.DataFrame:
 
 
 def read(csv_path: Path) -> pd.DataFrame:
-    return pd.read_csv(
-        csv_path,
-        dtype={"model": str, "benchmark": str, "subtask": str, "reference": str, "score_printed": str},
-        keep_default_na=True,
-    )
+    text = ("model", "benchmark", "subtask", "reference", "score_printed", "ci_method", "split", "cot", "subset")
+    return pd.read_csv(csv_path, dtype={c: str for c in text}, keep_default_na=True)

@@ -120,6 +120,7 @@ class Model(ModelLoading):
     path: str | None  # hub id or local folder; None for a built model
     display_name: str
     reported_as: str | None
+    same_weights_as_reported: bool  # the weights the paper evaluated: only then a verdict other than "not comparable"
     build: Build | None
 
     @classmethod
@@ -131,6 +132,7 @@ class Model(ModelLoading):
             kind=d["kind"],
             display_name=d.get("display_name") or d["name"],
             reported_as=d.get("reported_as"),
+            same_weights_as_reported=d["same_weights_as_reported"],
             dtype=d["dtype"],
             trust_remote_code=d["trust_remote_code"],
             device=d["device"],
@@ -312,7 +314,6 @@ class ReportSpec:
     models: tuple[Model, ...]
     benchmarks: tuple[Benchmark, ...]
     reported: tuple[Reported, ...]
-    tolerance: float
 
     @classmethod
     def from_dict(cls, d: Mapping) -> ReportSpec:
@@ -320,7 +321,6 @@ class ReportSpec:
             models=tuple(Model.from_dict(m) for m in d["models"]),
             benchmarks=tuple(Benchmark.from_dict(b) for b in d["benchmarks"]),
             reported=tuple(Reported.from_dict(r) for r in d["reported"]),
-            tolerance=d["tolerance"],
         )
 
     @staticmethod
@@ -340,7 +340,6 @@ class ReportSpec:
             "models": config["models"],
             "benchmarks": config["benchmarks"],
             "reported": config["reported"],
-            "tolerance": config["report"]["tolerance"],
         }
 
 

@@ -12,6 +12,8 @@ from tabulate import tabulate
 from lmdeck.fileio import atomic_path, write_text
 from lmdeck.markdown import MISSING, MISSING_NOTE, fmt, score_text
 from lmdeck.scores import AGGREGATE
+from lmdeck.stats import AVERAGE
+from lmdeck.stats.verdicts import verdict
 
 CATEGORY_ORDER = ["exams", "math", "coding", "reasoning"]
 
@@ -95,39 +97,45 @@ def chart_labels(rows: pd.DataFrame, spec: dict, table: str) -> list[str]:
     return labels + [label for label in measured if label in present]
 
 
+DELTA_COLUMNS = ["Model", "Reported as", "Benchmark", "Reported", "Measured", "CI low", "CI high", "Delta", "Verdict"]
+
+
 def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """Per model with `reported_as` and benchmark: both numbers, the measured 95 % interval, the
+    delta and the verdict (lmdeck.stats.verdicts)."""
     rows = headline(scores)
-    tolerance = spec.get("tolerance", 5.0)
     reported_rows = rows[rows["source"] == "reported"]
     primary = measured_headline(scores, spec)
+    benches = {b["name"]: b for b in spec["benchmarks"]}
     out = []
     for model in spec["models"]:
         target = model.get("reported_as")
         if not target:
             continue
-        measured = primary[primary["model"] == model["name"]].set_index("benchmark")
+        measured = {r["benchmark"]: r for r in primary[primary["model"] == model["name"]].to_dict("records")}
         # The reported table of the model's own kind (a model can be listed in both tables).
         reported = reported_rows[reported_rows["table"] == model.get("kind", "base")]
         printed = printed_scores(reported)
-        reported = reported.set_index(["model", "benchmark"])["score"]
+        reported = {(r["model"], r["benchmark"]): r for r in reported.to_dict("records")}
         for bench in benchmark_order(spec):
-            got = measured["score"].get(bench, math.nan)
-            want = reported.get((target, bench), math.nan)
-            delta = got - want
-            # Reported as the paper printed it ("46.20"); the delta is computed from the number.
-            shown = printed.get((target, bench), want)
+            got, want = measured.get(bench), reported.get((target, bench))
+            score = got["score"] if got else math.nan
+            wanted = want["score"] if want else math.nan
             out.append(
                 {
                     "Model": model.get("display_name", model["name"]),
                     "Reported as": target,
                     "Benchmark": bench,
-                    "Reported": shown,
-                    "Measured": got,
-                    "Delta": delta,
-                    "Flag": "⚠" if abs(delta) > tolerance else ("" if not math.isnan(delta) else MISSING),
+                    # Reported as the paper printed it ("46.20"); the delta is computed from the number.
+                    "Reported": printed.get((target, bench), wanted),
+                    "Measured": score,
+                    "CI low": got["ci_low"] if got else math.nan,
+                    "CI high": got["ci_high"] if got else math.nan,
+                    "Delta": score - wanted,
+                    "Verdict": verdict(model, got, want, benches[bench]),
                 }
             )
-    return pd.DataFrame(out, columns=["Model", "Reported as", "Benchmark", "Reported", "Measured", "Delta", "Flag"])
+    return pd.DataFrame(out, columns=DELTA_COLUMNS)
 
 
 def printed_scores(scores: pd.DataFrame) -> dict[tuple[str, str], str]:
@@ -143,14 +151,77 @@ def printed_scores(scores: pd.DataFrame) -> dict[tuple[str, str], str]:
     }
 
 
-def pivot_markdown(pivot: pd.DataFrame, printed: dict[tuple[str, str], str] | None = None) -> str:
-    """Best score per column in bold (only where there is something to beat: two values or more);
-    missing cells as the dash, never 0; `printed` cells as their source printed them."""
+def delta_display(delta: pd.DataFrame) -> pd.DataFrame:
+    """The reported-vs-measured table as shown: the interval as one "[low, high]" cell."""
+    interval = [
+        MISSING if math.isnan(lo) or math.isnan(hi) else f"[{lo:.1f}, {hi:.1f}]"
+        for lo, hi in zip(delta["CI low"], delta["CI high"])
+    ]
+    shown = delta.drop(columns=["CI low", "CI high"])
+    shown.insert(shown.columns.get_loc("Measured") + 1, "95 % CI", interval)
+    return shown
+
+
+VERDICT_NOTE = (
+    "Delta = measured − reported, in points. Verdict: consistent = the reported number lies inside the "
+    "measured 95 % interval; above/below by = how far the reported number lies outside it; not comparable: why."
+)
+BOLD_NOTE = (
+    "Bold: among the measured models of a column, the best and every model not significantly worse "
+    "(paired test against the best, Holm, α = 0.05); among the reported numbers, the best."
+)
+
+
+def bold_mask(
+    pivot: pd.DataFrame, scores: pd.DataFrame, spec: dict, comparisons: pd.DataFrame | None, table: str
+) -> pd.DataFrame:
+    """Which cells of a results table are bold: the measured models tied best per column (the
+    comparisons of lmdeck.stats.paired), and the best reported number; nothing in a column where
+    a group has a single row."""
+    mask = pd.DataFrame(False, index=pivot.index, columns=pivot.columns)
+    rows = headline(scores)
+    paper = set(rows.loc[(rows["source"] == "reported") & (rows["table"] == table), "model"])
+    paper_rows = [label for label in pivot.index if label in paper]
+    for column in pivot.columns:
+        values = pivot.loc[paper_rows, column].dropna()
+        if len(values) >= 2:
+            mask.loc[values.index[values == values.max()], column] = True
+    if comparisons is not None and not comparisons.empty:
+        mark_tied_best(mask, spec, comparisons, table)
+    # A lone value in a column is not "best" of anything.
+    mask.loc[:, pivot.count() <= 1] = False
+    return mask
+
+
+def mark_tied_best(mask: pd.DataFrame, spec: dict, comparisons: pd.DataFrame, table: str) -> None:
+    """Marks in `mask` the measured models tied best per column (lmdeck.stats.paired's best-vs-rest rows)."""
+    primary = primary_harness(spec)
+    mine = comparisons[(comparisons["table"] == table) & comparisons["best_vs_rest"].astype(bool)]
+    for r in mine.itertuples(index=False):
+        harness = r.harness if isinstance(r.harness, str) else ""
+        own_row = r.benchmark == AVERAGE or harness == primary.get(r.benchmark)
+        for model, bold in ((r.model_a, True), (r.model_b, bool(r.tied_best))):
+            label = row_label(model, "measured", spec, None if own_row else harness)
+            if bold and label in mask.index and r.benchmark in mask.columns:
+                mask.loc[label, r.benchmark] = True
+
+
+def pivot_markdown(
+    pivot: pd.DataFrame, bold: pd.DataFrame | None = None, printed: dict[tuple[str, str], str] | None = None
+) -> str:
+    """Cells marked in `bold` (bold_mask) in bold; missing cells as the dash, never 0; `printed`
+    cells as their source printed them."""
     printed = printed or {}
-    best = pivot.max(axis=0, skipna=True).where(pivot.count() > 1)
     body = [
         [escape_cell(str(label))]
-        + [fmt(v, bold=not math.isnan(v) and v == best[c], printed=printed.get((label, c))) for c, v in row.items()]
+        + [
+            fmt(
+                v,
+                bold=bold is not None and not math.isnan(v) and bool(bold.loc[label, c]),
+                printed=printed.get((label, c)),
+            )
+            for c, v in row.items()
+        ]
         for label, row in pivot.iterrows()
     ]
     headers = [pivot.index.name or ""] + [escape_cell(str(c)) for c in pivot.columns]
@@ -177,22 +248,21 @@ def escape_cell(text: str) -> str:
     return escape(text)
 
 
-def write_tables(scores: pd.DataFrame, spec: dict, out_dir: Path) -> list[Path]:
+def write_tables(
+    scores: pd.DataFrame, spec: dict, out_dir: Path, comparisons: pd.DataFrame | None = None
+) -> list[Path]:
     out_dir = Path(out_dir)
     written = []
     frames = {f"{table}": score_pivot(scores, spec, table) for table in ("base", "chat")}
     for name, pivot in frames.items():
+        bold = bold_mask(pivot, scores, spec, comparisons, name)
         printed = printed_scores(scores[scores["table"] == name])
-        write_text(out_dir / f"{name}.md", pivot_markdown(pivot, printed) + f"\n\n{MISSING_NOTE}\n")
+        write_text(out_dir / f"{name}.md", pivot_markdown(pivot, bold, printed) + f"\n\n{BOLD_NOTE} {MISSING_NOTE}\n")
         with atomic_path(out_dir / f"{name}.csv") as tmp:
             pivot.to_csv(tmp, float_format="%.2f")
         written += [out_dir / f"{name}.md", out_dir / f"{name}.csv"]
     delta = reported_vs_measured(scores, spec)
-    write_text(
-        out_dir / "reported_vs_measured.md",
-        frame_markdown(delta)
-        + f"\n\nDelta = measured − reported; ⚠ marks |delta| > {spec.get('tolerance', 5.0):g} points.\n",
-    )
+    write_text(out_dir / "reported_vs_measured.md", frame_markdown(delta_display(delta)) + f"\n\n{VERDICT_NOTE}\n")
     with atomic_path(out_dir / "reported_vs_measured.csv") as tmp:
         delta.to_csv(tmp, index=False, float_format="%.2f")
     written += [out_dir / "reported_vs_measured.md", out_dir / "reported_vs_measured.csv"]
