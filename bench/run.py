@@ -456,7 +456,10 @@ def synthetic_scores(
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["n"] = frame["n"].astype("Int64")
     frame["shots"] = frame["shots"].astype("Int64")
-    spec = {"models": models, "benchmarks": benches, "reported": []}
+    from lmdeck.settings import ReportSpec
+
+    # As the workflow passes it (lmdeck.settings.ReportSpec.of): the schema's defaults filled in.
+    spec = ReportSpec.filled({"models": models, "benchmarks": benches, "reported": []})
     return frame, spec
 
 
@@ -600,9 +603,10 @@ def render_worker(workdir: Path) -> None:
     """Child process of case 6: what the `tables`, `deck_data` and `deck` rules do, timed per phase."""
     t0 = time.perf_counter()
     from lmdeck import deck, deck_data, scores, tables
+    from lmdeck.settings import ReportSpec
 
     phases = {"import": time.perf_counter() - t0}
-    spec = json.loads((workdir / "spec.json").read_text())
+    spec = ReportSpec.from_dict(json.loads((workdir / "spec.json").read_text()))  # as the rules' steps read it
     report = json.loads((workdir / "report.json").read_text())
     t = time.perf_counter()
     frame = scores.read(workdir / "scores.csv")

@@ -123,7 +123,7 @@ def test_synthetic_scores_render_as_tables(bench, tmp_path):
     from lmdeck import tables
 
     frame, spec = bench.synthetic_scores(n_models=4, n_benchmarks=4, n_subtasks=2, n_reported=1)
-    written = tables.write_tables(frame, spec, tmp_path)
+    written = tables.write_tables(frame, ReportSpec.from_dict(spec), tmp_path)
     assert all(p.exists() for p in written)
     assert "Model 001 (measured)" in (tmp_path / "base.md").read_text()
 

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from lmdeck.settings import ReportSpec
 from lmdeck import cli, scores
 
 # What config text may hold: Markdown at a line start, Marp directives in HTML comments, YAML,
@@ -107,21 +108,24 @@ def inputs(text) -> tuple[dict, dict, list]:
         },
         "references": [text(r) for r in REFERENCES],
     }
-    spec = {
-        "models": [{"name": "m1", "display_name": name, "kind": "base", "reported_as": reported_name}],
-        "benchmarks": [
-            {
-                "name": "B1",
-                "category": "exams",
-                "shots": 0,
-                "metric": "acc",
-                "harness": "lm-eval",
-                "description": text(HOSTILE["description"]),
-                "reference": text("[1]"),
-            }
-        ],
-        "reported": [],
-    }
+    spec = ReportSpec.filled(
+        {
+            "models": [{"name": "m1", "display_name": name, "kind": "base", "reported_as": reported_name}],
+            "benchmarks": [
+                {
+                    "name": "B1",
+                    "category": "exams",
+                    "shots": 0,
+                    "metric": "acc",
+                    "harness": "lm-eval",
+                    "format": "mmlu",
+                    "description": text(HOSTILE["description"]),
+                    "reference": text("[1]"),
+                }
+            ],
+            "reported": [],
+        }
+    )
     rows = []
     for model, source, score in (("m1", "measured", 50.0), (reported_name, "reported", 40.0)):
         row = {c: None for c in scores.COLUMNS}

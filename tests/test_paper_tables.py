@@ -177,17 +177,17 @@ def test_extract_reported_reads_table_3_as_printed(extracted):
 
 
 def config_with(extracted: Path, **entry) -> dict:
-    """The merge's spec (JSON, lmdeck.settings.ReportSpec) of the default config with `extracted` as its CSV."""
+    """The merge's spec (lmdeck.settings.ReportSpec) of the default config with `extracted` as its CSV."""
     config = copy.deepcopy(CONFIG)
     config["models"] = [{**config["models"][0], "reported_as": "BlueLM-7B"}]
     config["reported"] = [{"file": str(extracted), "table": "base", **entry}]
     lmconfig.validate(config)  # fills the schema's defaults in
-    return ReportSpec.of(config)
+    return ReportSpec.from_dict(ReportSpec.of(config))
 
 
 def test_draft_rows_are_refused_without_allow_draft(extracted):
     with pytest.raises(reported.ReportedError) as err:
-        reported.check(ReportSpec.from_dict(config_with(extracted)))
+        reported.check(config_with(extracted))
     assert str(err.value).startswith(f"{extracted} line 2: GPT-4 × MMLU is marked draft")
     assert "reported[0].allow_draft: true" in str(err.value)
     with pytest.raises(scores.ScoresError, match="line 2: GPT-4 × MMLU is marked draft"):
@@ -196,7 +196,7 @@ def test_draft_rows_are_refused_without_allow_draft(extracted):
 
 def test_allow_draft_accepts_them_and_the_deck_marks_them(extracted):
     config = config_with(extracted, allow_draft=True)
-    rows = reported.check(ReportSpec.from_dict(config))
+    rows = reported.check(config)
     assert rows and all(r.draft for r in rows)
     frame = pd.DataFrame(scores.read_reported(config), columns=scores.COLUMNS)
     pivot = tables.score_pivot(frame, config, "base")
@@ -206,5 +206,5 @@ def test_allow_draft_accepts_them_and_the_deck_marks_them(extracted):
     text = "\n".join([header] + [line.removesuffix(",draft") + "," for line in lines]) + "\n"
     checked = extracted.with_name("checked.csv")
     checked.write_text(text, encoding="utf-8")
-    rows = reported.check(ReportSpec.from_dict(config_with(checked)))
+    rows = reported.check(config_with(checked))
     assert rows and not any(r.draft for r in rows)

@@ -262,7 +262,7 @@ def test_one_model_gets_no_comparison_and_no_bold():
 
 
 def test_bold_mask_marks_the_tied_best_and_the_best_reported_number():
-    spec = comparison_spec(["a", "b", "c"])
+    spec = typed_spec(["a", "b", "c"])
     pivot = pd.DataFrame(
         {"B": [80.0, 70.0, 60.0, 59.0, 40.0]},
         index=pd.Index(["Paper-1", "Paper-2", "a (measured)", "b (measured)", "c (measured)"], name="Model"),

@@ -8,10 +8,21 @@ import pytest
 from conftest import absolutize, default_config
 from lmdeck import config as lmconfig
 from lmdeck import reported
-from lmdeck.stats.verdicts import verdict
+from lmdeck.settings import Benchmark, Model, with_schema_defaults
+from lmdeck.stats import verdicts
 
 BENCH = {"name": "MMLU", "format": "mmlu", "data": "/data/mmlu", "category": "exams", "harness": "lm-eval"}
 HUB = {"name": "m", "path": "org/model", "reported_as": "Model-7B", "same_weights_as_reported": True}
+
+
+def verdict(model: dict, measured_row, reported_row, bench: dict) -> str:
+    """lmdeck.stats.verdicts.verdict on a model and a benchmark written as config entries."""
+    return verdicts.verdict(
+        Model.from_dict(with_schema_defaults(model, "models")),
+        measured_row,
+        reported_row,
+        Benchmark.from_dict(with_schema_defaults(bench, "benchmarks")),
+    )
 
 
 def measured(score=50.0, low=40.0, high=60.0, **extra):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from lmdeck import console
+from lmdeck.settings import ReportSpec
 
 
 def cmd_build_model(args) -> None:
@@ -43,7 +44,7 @@ def cmd_merge_scores(args) -> None:
     from lmdeck import scores
     from lmdeck.stats import step
 
-    spec = json.loads(args.spec)
+    spec = ReportSpec.from_dict(json.loads(args.spec))
     failures: list[dict] = []
     samples: list = []
     frame = scores.build_table([Path(m) for m in args.manifests], spec, failures, samples)
@@ -76,7 +77,6 @@ def cmd_stats(args) -> None:
     import pandas as pd
 
     from lmdeck import scores
-    from lmdeck.settings import ReportSpec
     from lmdeck.stats import step
 
     spec = ReportSpec.from_dict(json.loads(args.spec))
@@ -90,7 +90,8 @@ def cmd_tables(args) -> None:
     from lmdeck import scores, tables
 
     comparisons = pd.read_csv(args.comparisons) if args.comparisons else None
-    tables.write_tables(scores.read(Path(args.scores)), json.loads(args.spec), Path(args.out_dir), comparisons)
+    spec = ReportSpec.from_dict(json.loads(args.spec))
+    tables.write_tables(scores.read(Path(args.scores)), spec, Path(args.out_dir), comparisons)
 
 
 def cmd_figures(args) -> None:
@@ -99,7 +100,7 @@ def cmd_figures(args) -> None:
 
     from lmdeck import figures, scores, tables
 
-    spec, report = json.loads(args.spec), json.loads(args.report)
+    spec, report = ReportSpec.from_dict(json.loads(args.spec)), json.loads(args.report)
     frame = scores.read(Path(args.scores))
     comparisons = pd.read_csv(args.comparisons) if args.comparisons else None
     out = Path(args.out_dir)
@@ -121,7 +122,7 @@ def cmd_figures(args) -> None:
     head = pd.concat([head[head["source"] == "reported"], tables.measured_headline(frame, spec)])
     head = head.assign(label=[tables.row_label(m, s, spec) for m, s in zip(head["model"], head["source"])])
     # Benchmarks in category order (config order within), as the tables show them.
-    categories = {c: [b["name"] for b in spec["benchmarks"] if b["category"] == c] for c in tables.CATEGORY_ORDER}
+    categories = {c: [b.name for b in spec.benchmarks if b.category == c] for c in tables.CATEGORY_ORDER}
     charts = Path(args.charts_dir)
     charts.mkdir(parents=True, exist_ok=True)
     for table in ("base", "chat"):  # chat models get charts of their own, as they get their own table
@@ -178,7 +179,7 @@ def cmd_deck_data(args) -> None:
 
     deck_data.write(
         Path(args.out),
-        json.loads(args.spec),
+        ReportSpec.from_dict(json.loads(args.spec)),
         Path(args.scores),
         Path(args.failures),
         Path(args.benchmarks_dir),

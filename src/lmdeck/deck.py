@@ -25,6 +25,7 @@ from tabulate import tabulate
 from lmdeck import paginate, resources
 from lmdeck.console import notice
 from lmdeck.fileio import write_text
+from lmdeck.settings import ReportSpec
 from lmdeck.markdown import MISSING_NOTE, code_block, escape, fmt, safe_url
 
 TEMPLATES = resources.templates()  # the default; `report.templates` / --templates replace it
@@ -261,7 +262,7 @@ def write_deck(
 
 def render_scores(
     report: dict,
-    spec: dict,
+    spec: ReportSpec,
     scores,
     assets: dict,
     benchmarks_dir: Path,

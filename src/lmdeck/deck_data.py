@@ -17,7 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from lmdeck import __version__, examples, resources, tables
+from lmdeck import config as lmconfig
 from lmdeck.fileio import write_json
+from lmdeck.settings import ReportSpec
 from lmdeck.stats import ALL_PAIRS_UP_TO
 
 REPO = resources.checkout()  # None for an installed package: no commit to report
@@ -57,17 +59,17 @@ def job_times(benchmarks_dir: Path) -> list[dict]:
     return rows
 
 
-def provenance(scores: pd.DataFrame, spec: dict, benchmarks_dir: Path) -> dict:
+def provenance(scores: pd.DataFrame, spec: ReportSpec, benchmarks_dir: Path) -> dict:
     measured = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")]
     models = []
-    for model in spec["models"]:
-        rows = measured[measured["model"] == model["name"]]
+    for model in spec.models:
+        rows = measured[measured["model"] == model.name]
         sha = sorted(set(rows["model_sha256"].dropna()))
         models.append(
             {
-                "name": model.get("display_name", model["name"]),
-                "source": model.get("path", f"built: {model.get('build', {}).get('architecture', '')}"),
-                "revision": model.get("revision", "main"),
+                "name": model.display_name,
+                "source": f"built: {model.build.architecture}" if model.build else model.path,
+                "revision": model.revision,
                 "sha256": ", ".join(s[:16] for s in sha) or "–",
             }
         )
@@ -124,31 +126,46 @@ def _int_or_dash(value) -> str:
         return str(value)
 
 
-def benchmark_slides(spec: dict) -> list[dict]:
+def benchmark_slides(spec: ReportSpec) -> list[dict]:
+    """Per category, its benchmarks as the benchmark slides show them: the text the config gives,
+    and how each harness runs it (shots, metric) for the config's models."""
+    kind = spec.models[0].kind if spec.models else "base"
     by_category = []
     for category in tables.CATEGORY_ORDER:
-        benches = [b for b in spec["benchmarks"] if b["category"] == category]
+        benches = [
+            {
+                "name": b.name,
+                "reference": b.reference,
+                "description": b.description,
+                "runs": " · ".join(
+                    f"{tables.HARNESS_NAMES[r.harness]} {r.shots}-shot {r.metric}"
+                    for r in lmconfig.harness_runs(b, kind=kind)
+                ),
+            }
+            for b in spec.benchmarks
+            if b.category == category
+        ]
         if benches:
             by_category.append({"category": category, "benchmarks": benches})
     return by_category
 
 
-def not_evaluated(scores: pd.DataFrame, spec: dict, failures: pd.DataFrame, table: str) -> list[str]:
+def not_evaluated(scores: pd.DataFrame, spec: ReportSpec, failures: pd.DataFrame, table: str) -> list[str]:
     """Cells of one results table (base/chat) the config asked for that have no measured score,
     per harness where a benchmark runs through two, with the log to read when it failed."""
     measured = scores[(scores["source"] == "measured") & (scores["subtask"] == "all")]
     have = set(zip(measured["model"], measured["benchmark"], measured["harness"]))
     logs = {(f["model"], f["benchmark"], f.get("harness", "")): f["log"] for f in failures.to_dict("records")}
     out = []
-    for m in (m for m in spec["models"] if m.get("kind", "base") == table):
-        for b in spec["benchmarks"]:
-            harnesses = [b["harness"]] if isinstance(b["harness"], str) else b["harness"]
+    for m in (m for m in spec.models if m.kind == table):
+        for b in spec.benchmarks:
+            harnesses = b.harnesses
             for harness in harnesses:
-                if (m["name"], b["name"], harness) in have:
+                if (m.name, b.name, harness) in have:
                     continue
-                log = logs.get((m["name"], b["name"], harness))
+                log = logs.get((m.name, b.name, harness))
                 which = f" ({tables.HARNESS_NAMES.get(harness, harness)})" if len(harnesses) > 1 else ""
-                out.append(f"{m['name']} × {b['name']}{which}" + (f" (failed, log: {log})" if log else ""))
+                out.append(f"{m.name} × {b.name}{which}" + (f" (failed, log: {log})" if log else ""))
     return out
 
 
@@ -182,11 +199,11 @@ def _short(text, limit: int = PREDICTION_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def display_names(spec: dict) -> dict[str, str]:
-    return {m["name"]: m.get("display_name", m["name"]) for m in spec["models"]}
+def display_names(spec: ReportSpec) -> dict[str, str]:
+    return {m.name: m.display_name for m in spec.models}
 
 
-def comparison_slides(comparisons: pd.DataFrame, spec: dict) -> list[dict]:
+def comparison_slides(comparisons: pd.DataFrame, spec: ReportSpec) -> list[dict]:
     """The paired-comparison slide(s) per results table: every pair with at most
     ALL_PAIRS_UP_TO measured models, else best vs rest only; in pages that fit a slide."""
     names = display_names(spec)
@@ -195,7 +212,7 @@ def comparison_slides(comparisons: pd.DataFrame, spec: dict) -> list[dict]:
         rows = comparisons[comparisons["table"] == table]
         if rows.empty:
             continue
-        n_models = sum(m.get("kind", "base") == table for m in spec["models"])
+        n_models = sum(m.kind == table for m in spec.models)
         if n_models > ALL_PAIRS_UP_TO:
             rows = rows[rows["best_vs_rest"].astype(bool)]
         shown = [
@@ -219,7 +236,7 @@ def comparison_slides(comparisons: pd.DataFrame, spec: dict) -> list[dict]:
     return out
 
 
-def agreement_slide(agreement: pd.DataFrame, disagreements: pd.DataFrame, spec: dict) -> dict:
+def agreement_slide(agreement: pd.DataFrame, disagreements: pd.DataFrame, spec: ReportSpec) -> dict:
     """Harness agreement per benchmark × model, where the task definitions differ, and the
     first disagreeing items."""
     names = display_names(spec)
@@ -279,7 +296,7 @@ def agreement_slide(agreement: pd.DataFrame, disagreements: pd.DataFrame, spec: 
     }
 
 
-def setup_rows(scores: pd.DataFrame, spec: dict) -> list[dict]:
+def setup_rows(scores: pd.DataFrame, spec: ReportSpec) -> list[dict]:
     """Per benchmark (tables' order) and harness: items, shots, metric and the smallest difference
     between two models its item count can detect (lmdeck.stats.power)."""
     from lmdeck.stats.power import min_detectable_difference
@@ -318,7 +335,7 @@ def empty_stats() -> dict[str, pd.DataFrame]:
 
 
 def build(
-    spec: dict,
+    spec: ReportSpec,
     scores: pd.DataFrame,
     failures: pd.DataFrame | None,
     benchmarks_dir: Path,
@@ -344,8 +361,11 @@ def build(
     delta = tables.delta_display(tables.reported_vs_measured(scores, spec))
     return {
         "categories": benchmark_slides(spec),
-        "n_benchmarks": len(spec["benchmarks"]),
-        "models": spec["models"],
+        "n_benchmarks": len(spec.benchmarks),
+        "models": [
+            {"name": m.name, "display_name": m.display_name, "kind": m.kind, "reported_as": m.reported_as}
+            for m in spec.models
+        ],
         "base_table": marked["base"],
         "chat_table": marked["chat"],
         # One slide per model, whom it is compared with in the heading; the benchmark leads each row.
@@ -366,7 +386,7 @@ def build(
 
 def write(
     out: Path,
-    spec: dict,
+    spec: ReportSpec,
     scores_csv: Path,
     failures_csv: Path,
     benchmarks_dir: Path,

@@ -14,6 +14,8 @@ import unicodedata
 
 import pandas as pd
 
+from lmdeck.settings import ReportSpec
+
 PROMPT_WIDTH = 100  # display columns per line (a CJK character takes two)
 PROMPT_LINES = 14  # the code block's lines at most, marker included; a prompt this short is shown whole
 # Each model beyond two adds a table row (about two code lines' height): the prompt gives way, down to this.
@@ -103,13 +105,11 @@ def score_text(score: float, max_score: float) -> str:
     return f"{score:g}/{max_score:g}"
 
 
-def pick(samples: pd.DataFrame, spec: dict, benchmarks: list[str]) -> list[dict]:
+def pick(samples: pd.DataFrame, spec: ReportSpec, benchmarks: list[str]) -> list[dict]:
     """One example per benchmark (in `benchmarks` order) that has per-item records."""
-    names = {m["name"]: m.get("display_name", m["name"]) for m in spec["models"]}
-    model_order = [m["name"] for m in spec["models"]]
-    harnesses = {
-        b["name"]: [b["harness"]] if isinstance(b["harness"], str) else list(b["harness"]) for b in spec["benchmarks"]
-    }
+    names = {m.name: m.display_name for m in spec.models}
+    model_order = [m.name for m in spec.models]
+    harnesses = {b.name: list(b.harnesses) for b in spec.benchmarks}
     out = []
     for bench in benchmarks:
         rows = samples[samples["benchmark"] == bench]

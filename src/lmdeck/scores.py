@@ -120,12 +120,15 @@ def check_against_samples(rows: list[dict], items: pd.DataFrame, bench_dir: Path
 
 
 def measured_rows(
-    manifests: list[Path], spec: dict, failures: list[dict] | None = None, samples: list[pd.DataFrame] | None = None
+    manifests: list[Path],
+    spec: ReportSpec,
+    failures: list[dict] | None = None,
+    samples: list[pd.DataFrame] | None = None,
 ) -> list[dict]:
     """Parsed rows of every manifest (subtasks: the harness's numbers; headline: from the
     items); benchmarks whose evaluation failed go to `failures`, items to `samples`."""
-    benches = {b["name"]: b for b in spec["benchmarks"]}
-    models = {m["name"]: m for m in spec["models"]}
+    benches = {b.name: b for b in spec.benchmarks}
+    models = {m.name: m for m in spec.models}
     out = []
     for manifest_path in manifests:
         manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
@@ -141,8 +144,8 @@ def measured_rows(
                 if failures is not None:
                     failures.append(
                         {
-                            "model": model["name"],
-                            "benchmark": bench["name"],
+                            "model": model.name,
+                            "benchmark": bench.name,
                             "harness": harness,
                             "error": entry.get("error", ""),
                             "log": entry.get("log", ""),
@@ -160,8 +163,8 @@ def measured_rows(
                 )
             run = json.loads((bench_dir / "run.json").read_text(encoding="utf-8"))
             base = {
-                "model": model["name"],
-                "benchmark": bench["name"],
+                "model": model.name,
+                "benchmark": bench.name,
                 "harness": harness,
                 "source": "measured",
                 "variant": run_spec["variant"],
@@ -173,8 +176,8 @@ def measured_rows(
                 "started": run["started"],
                 "seconds": run["seconds"],
                 "device": run.get("device", ""),
-                "category": bench["category"],
-                "table": model.get("kind", "base"),
+                "category": bench.category,
+                "table": model.kind,
                 "reference": str(bench_dir),
             }
             metric = run_spec["metric"]
@@ -208,19 +211,19 @@ def measured_rows(
                 }
             )
             if samples is not None:
-                samples.append(items.assign(model=model["name"], harness=harness, benchmark=bench["name"]))
+                samples.append(items.assign(model=model.name, harness=harness, benchmark=bench.name))
     return out
 
 
-def read_reported(spec: dict) -> list[dict]:
+def read_reported(spec: ReportSpec) -> list[dict]:
     """Published scores as score rows, in their files' order. The checks (file and line of a bad
     header or score, a model × benchmark given twice, `reported_as`) are lmdeck.reported's, the
     same the workflow's parse runs."""
     try:
-        found = reported.check(ReportSpec.from_dict(spec))
+        found = reported.check(spec)
     except reported.ReportedError as err:
         raise ScoresError(str(err)) from None
-    categories = {b["name"]: b["category"] for b in spec["benchmarks"]}
+    categories = {b.name: b.category for b in spec.benchmarks}
     rows = []
     for rec in found:
         shots = re.match(r"\s*(\d+)", rec.shots)
@@ -282,7 +285,10 @@ def samples_table(samples: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def build_table(
-    manifests: list[Path], spec: dict, failures: list[dict] | None = None, samples: list[pd.DataFrame] | None = None
+    manifests: list[Path],
+    spec: ReportSpec,
+    failures: list[dict] | None = None,
+    samples: list[pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     # Stable order so repeated runs write identical files: measured rows sorted, reported
     # rows in their files' order (the paper's order, which the tables keep).

@@ -13,27 +13,27 @@ from lmdeck.fileio import atomic_path, write_text
 from lmdeck.markdown import MISSING, MISSING_NOTE, fmt, score_text
 from lmdeck.scores import AGGREGATE
 from lmdeck.stats import AVERAGE
+from lmdeck.settings import ReportSpec
 from lmdeck.stats.verdicts import verdict
 
 CATEGORY_ORDER = ["exams", "math", "coding", "reasoning"]
 
 
-def benchmark_order(spec: dict) -> list[str]:
+def benchmark_order(spec: ReportSpec) -> list[str]:
     """Benchmarks grouped by category (exams, math, coding, reasoning), config order within."""
-    benches = spec["benchmarks"]
-    return [b["name"] for cat in CATEGORY_ORDER for b in benches if b["category"] == cat]
+    return [b.name for cat in CATEGORY_ORDER for b in spec.benchmarks if b.category == cat]
 
 
 def headline(scores: pd.DataFrame) -> pd.DataFrame:
     return scores[scores["subtask"] == AGGREGATE]
 
 
-def primary_harness(spec: dict) -> dict[str, str]:
+def primary_harness(spec: ReportSpec) -> dict[str, str]:
     """The harness a benchmark is shown with by default: the first it lists."""
-    return {b["name"]: b["harness"] if isinstance(b["harness"], str) else b["harness"][0] for b in spec["benchmarks"]}
+    return {b.name: b.harnesses[0] for b in spec.benchmarks}
 
 
-def measured_headline(scores: pd.DataFrame, spec: dict, primary: bool = True) -> pd.DataFrame:
+def measured_headline(scores: pd.DataFrame, spec: ReportSpec, primary: bool = True) -> pd.DataFrame:
     """Measured headline rows of each benchmark's first harness (``primary``) or of the others."""
     rows = headline(scores)
     rows = rows[rows["source"] == "measured"]
@@ -44,8 +44,8 @@ def measured_headline(scores: pd.DataFrame, spec: dict, primary: bool = True) ->
 HARNESS_NAMES = {"lm-eval": "lm-eval", "opencompass": "OpenCompass"}
 
 
-def row_label(model: str, source: str, spec: dict, harness: str | None = None) -> str:
-    names = {m["name"]: m.get("display_name", m["name"]) for m in spec["models"]}
+def row_label(model: str, source: str, spec: ReportSpec, harness: str | None = None) -> str:
+    names = {m.name: m.display_name for m in spec.models}
     if source != "measured":
         return model
     return (
@@ -53,13 +53,13 @@ def row_label(model: str, source: str, spec: dict, harness: str | None = None) -
     )
 
 
-def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
+def score_pivot(scores: pd.DataFrame, spec: ReportSpec, table: str) -> pd.DataFrame:
     """Rows: reported models first (file order), then measured; columns: benchmarks + Average."""
     reported = headline(scores)
     reported = reported[reported["source"] == "reported"]
     rows = pd.concat([reported, measured_headline(scores, spec)])
     rows = rows[rows["table"] == table]
-    if rows.empty and not any(m.get("kind", "base") == table for m in spec["models"]):
+    if rows.empty and not any(m.kind == table for m in spec.models):
         return pd.DataFrame(columns=benchmark_order(spec) + ["Average"])
     labels = [row_label(m, s, spec) for m, s in zip(rows["model"], rows["source"])]
     # Reported numbers not yet checked against the paper (allow_draft) say so on their row.
@@ -77,7 +77,7 @@ def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
     # A configured model whose evaluation failed still gets its row, all dashes.
     order += [
         label
-        for label in (row_label(m["name"], "measured", spec) for m in spec["models"] if m.get("kind", "base") == table)
+        for label in (row_label(m.name, "measured", spec) for m in spec.models if m.kind == table)
         if label not in order
     ]
     pivot = rows.pivot(index="label", columns="benchmark", values="score")
@@ -88,33 +88,33 @@ def score_pivot(scores: pd.DataFrame, spec: dict, table: str) -> pd.DataFrame:
     return pivot
 
 
-def chart_labels(rows: pd.DataFrame, spec: dict, table: str) -> list[str]:
+def chart_labels(rows: pd.DataFrame, spec: ReportSpec, table: str) -> list[str]:
     """The bars of a table's charts, in the table's order: reported models as their files list them
     (the paper's order), then the measured ones in config order. `rows`: labelled headline rows."""
     labels = list(dict.fromkeys(rows[rows["source"] == "reported"]["label"]))
     present = set(rows["label"])
-    measured = (row_label(m["name"], "measured", spec) for m in spec["models"] if m.get("kind", "base") == table)
+    measured = (row_label(m.name, "measured", spec) for m in spec.models if m.kind == table)
     return labels + [label for label in measured if label in present]
 
 
 DELTA_COLUMNS = ["Model", "Reported as", "Benchmark", "Reported", "Measured", "CI low", "CI high", "Delta", "Verdict"]
 
 
-def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
+def reported_vs_measured(scores: pd.DataFrame, spec: ReportSpec) -> pd.DataFrame:
     """Per model with `reported_as` and benchmark: both numbers, the measured 95 % interval, the
     delta and the verdict (lmdeck.stats.verdicts)."""
     rows = headline(scores)
     reported_rows = rows[rows["source"] == "reported"]
     primary = measured_headline(scores, spec)
-    benches = {b["name"]: b for b in spec["benchmarks"]}
+    benches = {b.name: b for b in spec.benchmarks}
     out = []
-    for model in spec["models"]:
-        target = model.get("reported_as")
+    for model in spec.models:
+        target = model.reported_as
         if not target:
             continue
-        measured = {r["benchmark"]: r for r in primary[primary["model"] == model["name"]].to_dict("records")}
+        measured = {r["benchmark"]: r for r in primary[primary["model"] == model.name].to_dict("records")}
         # The reported table of the model's own kind (a model can be listed in both tables).
-        reported = reported_rows[reported_rows["table"] == model.get("kind", "base")]
+        reported = reported_rows[reported_rows["table"] == model.kind]
         printed = printed_scores(reported)
         reported = {(r["model"], r["benchmark"]): r for r in reported.to_dict("records")}
         for bench in benchmark_order(spec):
@@ -123,7 +123,7 @@ def reported_vs_measured(scores: pd.DataFrame, spec: dict) -> pd.DataFrame:
             wanted = want["score"] if want else math.nan
             out.append(
                 {
-                    "Model": model.get("display_name", model["name"]),
+                    "Model": model.display_name,
                     "Reported as": target,
                     "Benchmark": bench,
                     # Reported as the paper printed it ("46.20"); the delta is computed from the number.
@@ -173,7 +173,7 @@ BOLD_NOTE = (
 
 
 def bold_mask(
-    pivot: pd.DataFrame, scores: pd.DataFrame, spec: dict, comparisons: pd.DataFrame | None, table: str
+    pivot: pd.DataFrame, scores: pd.DataFrame, spec: ReportSpec, comparisons: pd.DataFrame | None, table: str
 ) -> pd.DataFrame:
     """Which cells of a results table are bold: the measured models tied best per column (the
     comparisons of lmdeck.stats.paired), and the best reported number; nothing in a column where
@@ -193,7 +193,7 @@ def bold_mask(
     return mask
 
 
-def mark_tied_best(mask: pd.DataFrame, spec: dict, comparisons: pd.DataFrame, table: str) -> None:
+def mark_tied_best(mask: pd.DataFrame, spec: ReportSpec, comparisons: pd.DataFrame, table: str) -> None:
     """Marks in `mask` the measured models tied best per column (lmdeck.stats.paired's best-vs-rest rows)."""
     primary = primary_harness(spec)
     mine = comparisons[(comparisons["table"] == table) & comparisons["best_vs_rest"].astype(bool)]
@@ -249,7 +249,7 @@ def escape_cell(text: str) -> str:
 
 
 def write_tables(
-    scores: pd.DataFrame, spec: dict, out_dir: Path, comparisons: pd.DataFrame | None = None
+    scores: pd.DataFrame, spec: ReportSpec, out_dir: Path, comparisons: pd.DataFrame | None = None
 ) -> list[Path]:
     out_dir = Path(out_dir)
     written = []

@@ -2,6 +2,7 @@
 files (test_bad_data.py): reported CSVs, templates, the paper PDF, code safety defaults."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -13,12 +14,13 @@ from lmdeck.harness import lmeval, opencompass
 from lmdeck.settings import JobModel, ReportSpec
 
 
-def spec_with(tmp_path, csv_text: str) -> dict:
+def spec_with(tmp_path, csv_text: str, file: Path | None = None) -> ReportSpec:
     config = default_config()
     lmconfig.validate(config)  # fills the schema's defaults in
     path = tmp_path / "reported.csv"
     path.write_text(csv_text, encoding="utf-8")
-    return ReportSpec.of({**config, "reported": [{"file": str(path), "table": "base", "allow_draft": False}]})
+    entry = {"file": str(file or path), "table": "base", "allow_draft": False}
+    return ReportSpec.from_dict(ReportSpec.of({**config, "reported": [entry]}))
 
 
 GOOD_HEADER = "model,benchmark,shots,metric,score,source\n"
@@ -51,8 +53,7 @@ def test_reported_csv_errors_name_file_and_line(tmp_path, case, text, expected):
 
 
 def test_missing_reported_file_is_named(tmp_path):
-    spec = spec_with(tmp_path, GOOD_HEADER)
-    spec["reported"][0]["file"] = str(tmp_path / "nope.csv")
+    spec = spec_with(tmp_path, GOOD_HEADER, file=tmp_path / "nope.csv")
     with pytest.raises(scores.ScoresError, match="nope.csv does not exist"):
         scores.build_table([], spec)
 
@@ -72,7 +73,8 @@ def test_missing_template_is_named(tmp_path, capsys):
     config["report"]["sections"] = ["title", "no_such_slide"]
     config["models"] = [{k: v for k, v in m.items() if k != "reported_as"} for m in config["models"]]
     scores_csv = tmp_path / "scores.csv"
-    scores.write(scores.build_table([], ReportSpec.of({**config, "reported": []})), scores_csv)
+    spec = ReportSpec.of({**config, "reported": []})
+    scores.write(scores.build_table([], ReportSpec.from_dict(spec)), scores_csv)
     failures_csv = tmp_path / "failures.csv"
     scores.write_failures([], failures_csv)
     import json
@@ -85,7 +87,7 @@ def test_missing_template_is_named(tmp_path, capsys):
                 "--scores",
                 str(scores_csv),
                 "--spec",
-                json.dumps(ReportSpec.of({**config, "reported": []})),
+                json.dumps(spec),
                 "--failures",
                 str(failures_csv),
                 "--benchmarks-dir",
@@ -127,7 +129,7 @@ def test_hostile_reported_cells_are_escaped(tmp_path):
     from lmdeck import tables
 
     spec = spec_with(tmp_path, GOOD_HEADER + "<script>x</script>|`y`,MMLU,5-shot,acc,50,src\n")
-    spec["models"] = [dict(m, reported_as=None) for m in spec["models"]]
+    spec = replace(spec, models=tuple(replace(m, reported_as=None) for m in spec.models))
     frame = scores.build_table([], spec)
     markdown = tables.pivot_markdown(tables.score_pivot(frame, spec, "base"))
     assert "&lt;script&gt;x&lt;/script&gt;\\|\\`y\\`" in markdown and "<script>" not in markdown

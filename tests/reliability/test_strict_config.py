@@ -199,7 +199,7 @@ def test_a_reported_row_repeated_in_another_file_of_the_table_is_refused_by_the_
     )
     lmconfig.validate(config)  # fills the schema's defaults in
     with pytest.raises(scores.ScoresError) as err:
-        scores.build_table([], ReportSpec.of(config))
+        scores.build_table([], ReportSpec.from_dict(ReportSpec.of(config)))
     assert f"base.csv line {first} and {tmp_path / 'more.csv'} line 2: BlueLM-7B-Base × MMLU" in str(err.value)
 
 
@@ -209,7 +209,7 @@ def test_an_exact_repeat_is_kept_once_with_a_warning(tmp_path, capsys):
     )
     config = with_reported(tmp_path, ("base.csv", text))
     lmconfig.validate(config)
-    frame = scores.build_table([], ReportSpec.of(config))
+    frame = scores.build_table([], ReportSpec.from_dict(ReportSpec.of(config)))
     rows = frame[(frame["model"] == "BlueLM-7B-Base") & (frame["benchmark"] == "MMLU") & (frame["table"] == "base")]
     assert rows["score"].tolist() == [55.2]
     assert (

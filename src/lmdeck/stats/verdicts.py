@@ -15,6 +15,7 @@ import math
 import re
 
 from lmdeck import formats
+from lmdeck.settings import Benchmark, Model
 
 # Metric names as harnesses and papers write them -> what they measure.
 METRIC_FAMILY = {
@@ -52,7 +53,7 @@ def cot_value(value) -> str | None:
     return "yes" if text in YES else "no" if text in NO else text
 
 
-def measured_settings(row: dict, bench: dict) -> dict[str, str | None]:
+def measured_settings(row: dict, bench: Benchmark) -> dict[str, str | None]:
     """What lmdeck knows of its own run: shots and metric as the harness reported them; the split
     the format evaluates; chain of thought where the native task's name says so; the subset
     only for a harness's own full dataset (a local folder may hold any part of it)."""
@@ -64,9 +65,9 @@ def measured_settings(row: dict, bench: dict) -> dict[str, str | None]:
     return {
         "shots": shots,
         "metric": metric_family(row["metric"]),
-        "split": formats.get(bench["format"]).eval_split if "format" in bench else None,
+        "split": formats.get(bench.format).eval_split,
         "cot": "yes" if "cot" in variant.lower() else None,
-        "subset": "full" if bench.get("data", "builtin") == "builtin" else None,
+        "subset": "full" if not bench.is_local else None,
     }
 
 
@@ -81,7 +82,7 @@ def reported_settings(row: dict) -> dict[str, str | None]:
     }
 
 
-def verdict(model: dict, measured: dict | None, reported: dict | None, bench: dict) -> str:
+def verdict(model: Model, measured: dict | None, reported: dict | None, bench: Benchmark) -> str:
     """The verdict text for one model × benchmark. `measured`: its headline row (score, ci_low,
     ci_high, shots, metric, variant); `reported`: the reported row (score, shots, metric and
     split, cot, subset where given); either may be None."""
@@ -90,9 +91,9 @@ def verdict(model: dict, measured: dict | None, reported: dict | None, bench: di
     if measured is None or math.isnan(float(measured["score"])):
         return "not comparable (not measured)"
     reasons = []
-    if "build" in model:
+    if model.build is not None:
         reasons.append("stand-in model")
-    elif not model.get("same_weights_as_reported", False):
+    elif not model.same_weights_as_reported:
         reasons.append("not declared the same weights")
     mine, theirs = measured_settings(measured, bench), reported_settings(reported)
     unknown = []
