@@ -3,7 +3,8 @@
 
 rule figures:
     input:
-        "results/scores.csv",
+        scores="results/scores.csv",
+        messages=message_catalogs(),
     output:
         tables=report(
             expand(f"{ATTACHMENTS}/{{name}}.png", name=table_images()),
@@ -26,7 +27,7 @@ rule figures:
         # The table images' folder (Table1-3.png sit directly in it).
         out_dir=lambda wc, output: os.path.dirname(output.tables[0]),
     shell:
-        "lmdeck --log {log:q} figures --scores {input:q} --spec {params.spec:q} --report {params.report:q}"
+        "lmdeck --log {log:q} figures --scores {input.scores:q} --spec {params.spec:q} --report {params.report:q}"
         " --out-dir {params.out_dir:q} --charts-dir {output.charts:q}"
 
 
@@ -81,6 +82,7 @@ rule deck_data:
         scores="results/scores.csv",
         failures="results/failures.csv",
         samples="results/samples.parquet",
+        messages=message_catalogs(),
     output:
         f"results/deck/{REPORT}.json",
     log:
@@ -89,9 +91,10 @@ rule deck_data:
         f"benchmarks/deck_data/{REPORT}.tsv"
     params:
         spec=report_spec(),
+        language=config["report"]["language"],
     shell:
         "lmdeck --log {log:q} deck-data --scores {input.scores:q} --spec {params.spec:q} --failures {input.failures:q}"
-        " --samples {input.samples:q} --out {output:q}"
+        " --samples {input.samples:q} --language {params.language:q} --out {output:q}"
 
 
 rule deck:
@@ -101,6 +104,7 @@ rule deck:
         preview=[f"{ATTACHMENTS}/Preview.png"] if paper_candidates() else [],
         paper_tables=rules.paper_tables.output if paper_tables() else [],
         templates=sorted(str(p) for p in TEMPLATES.rglob("*.j2")),
+        messages=message_catalogs(),
     output:
         f"slides/{REPORT}.md",
     log:

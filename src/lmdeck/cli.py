@@ -59,24 +59,34 @@ def cmd_tables(args) -> None:
 
 
 def cmd_figures(args) -> None:
-    """Table PNGs (Table1 pre-training mix, Table2 base, Table3 chat) and per-category charts."""
+    """Table PNGs (Table1 pre-training mix, Table2 base, Table3 chat) and per-category charts,
+    their texts in report.language."""
+    from lmdeck import messages
+
+    report = json.loads(args.report)
+    with messages.speaking(messages.language_of(report)):
+        _figures(args, report)
+
+
+def _figures(args, report: dict) -> None:
     import pandas as pd
 
     from lmdeck import figures, scores, tables
+    from lmdeck.messages import t
 
-    spec, report = json.loads(args.spec), json.loads(args.report)
+    spec = json.loads(args.spec)
     frame = scores.read(Path(args.scores))
     out = Path(args.out_dir)
     pre = report.get("pretraining")
     if pre and pre.get("rows"):
         mix = pd.DataFrame(pre["rows"], columns=pre.get("columns"))
         figures.render_table_png(mix, out / "Table1.png", title=pre.get("caption", ""), bold_best=False)
-    for name, table, title in (("Table2.png", "base", "Base models"), ("Table3.png", "chat", "Chat models")):
+    for name, table in (("Table2.png", "base"), ("Table3.png", "chat")):
         figures.render_table_png(
-            tables.score_pivot(frame, spec, table),
+            tables.shown_names(tables.score_pivot(frame, spec, table)),
             out / name,
-            title=title,
-            note="Best per column in bold. " + tables.MISSING_NOTE,
+            title=t(f"results.{table}_table"),
+            note=t("results.bold_note") + t("common.missing"),
         )
     head = tables.headline(frame)
     # Charts show each benchmark's first harness (a second harness has its own table row).
@@ -145,6 +155,7 @@ def cmd_deck_data(args) -> None:
         Path(args.failures),
         Path(args.benchmarks_dir),
         Path(args.samples) if args.samples else None,
+        args.language,
     )
 
 
@@ -304,6 +315,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--failures", required=True, help="failures.csv from merge-scores")
     s.add_argument("--benchmarks-dir", default="benchmarks", help="Snakemake `benchmark:` files (job times)")
     s.add_argument("--samples", help="samples.parquet from merge-scores (the examples slides)")
+    s.add_argument("--language", help="report.language: the tables' headers, labels and notes (default: en)")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_deck_data)
 

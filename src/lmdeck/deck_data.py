@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from lmdeck import __version__, examples, resources, tables
+from lmdeck import __version__, examples, messages, resources, tables
+from lmdeck.console import notice
 from lmdeck.fileio import write_json
+from lmdeck.messages import t
 
 REPO = resources.checkout()  # None for an installed package: no commit to report
 
@@ -65,7 +67,9 @@ def provenance(scores: pd.DataFrame, spec: dict, benchmarks_dir: Path) -> dict:
         models.append(
             {
                 "name": model.get("display_name", model["name"]),
-                "source": model.get("path", f"built: {model.get('build', {}).get('architecture', '')}"),
+                "source": model.get(
+                    "path", t("provenance.built", architecture=model.get("build", {}).get("architecture", ""))
+                ),
                 "revision": model.get("revision", "main"),
                 "sha256": ", ".join(s[:16] for s in sha) or "–",
             }
@@ -146,13 +150,44 @@ def not_evaluated(scores: pd.DataFrame, spec: dict, failures: pd.DataFrame, tabl
                 if (m["name"], b["name"], harness) in have:
                     continue
                 log = logs.get((m["name"], b["name"], harness))
-                which = f" ({tables.HARNESS_NAMES.get(harness, harness)})" if len(harnesses) > 1 else ""
-                out.append(f"{m['name']} × {b['name']}{which}" + (f" (failed, log: {log})" if log else ""))
+                which = (
+                    t("labels.not_evaluated_harness", harness=tables.HARNESS_NAMES.get(harness, harness))
+                    if len(harnesses) > 1
+                    else ""
+                )
+                out.append(f"{m['name']} × {b['name']}{which}" + (t("labels.failed", log=log) if log else ""))
     return out
 
 
 def printed(scores: pd.DataFrame, table: str) -> dict:
     return tables.printed_scores(scores[scores["table"] == table])
+
+
+# The reported-vs-measured table's columns (the CSV's, always English) -> their catalog keys.
+DELTA_COLUMNS = {
+    "Benchmark": "reported_vs_measured.benchmark",
+    "Reported as": "reported_vs_measured.reported_as",
+    "Reported": "reported_vs_measured.reported",
+    "Measured": "reported_vs_measured.measured",
+    "Delta": "reported_vs_measured.delta",
+    "Flag": "reported_vs_measured.flag",
+}
+
+
+def delta_tables(delta: pd.DataFrame) -> list[tuple[str, str]]:
+    """One reported-vs-measured table per model, the benchmark leading each row (the model is the
+    slide's heading). A model whose reported counterpart has no score at all is left out, with a note."""
+    out = []
+    for model, rows in delta.groupby("Model", sort=False):
+        if rows["Reported"].isna().all():
+            notice(
+                f"lmdeck deck-data: {model}: no reported scores of {rows['Reported as'].iloc[0]!r} to compare with; "
+                "left out of reported vs. reproduced"
+            )
+            continue
+        shown = rows[list(DELTA_COLUMNS)].rename(columns={c: t(key) for c, key in DELTA_COLUMNS.items()})
+        out.append((model, tables.frame_markdown(shown)))
+    return out
 
 
 def build(
@@ -161,6 +196,19 @@ def build(
     failures: pd.DataFrame | None,
     benchmarks_dir: Path,
     samples: pd.DataFrame | None = None,
+    language: str | None = None,
+) -> dict:
+    """The deck data, its texts (table headers, row labels, notes) in `language` (default: the schema's)."""
+    with messages.speaking(language or messages.default_language()):
+        return _build(spec, scores, failures, benchmarks_dir, samples)
+
+
+def _build(
+    spec: dict,
+    scores: pd.DataFrame,
+    failures: pd.DataFrame | None,
+    benchmarks_dir: Path,
+    samples: pd.DataFrame | None,
 ) -> dict:
     from lmdeck.scores import FAILURE_COLUMNS
 
@@ -174,11 +222,7 @@ def build(
         "models": spec["models"],
         "base_table": tables.pivot_markdown(base, printed(scores, "base")) if len(base) else None,
         "chat_table": tables.pivot_markdown(chat, printed(scores, "chat")) if len(chat) else None,
-        "delta_tables": [
-            # The benchmark leads each row (the model is the slide's heading).
-            (model, tables.frame_markdown(rows[["Benchmark", "Reported as", "Reported", "Measured", "Delta", "Flag"]]))
-            for model, rows in delta.groupby("Model", sort=False)
-        ],
+        "delta_tables": delta_tables(delta),
         "not_evaluated": {t: not_evaluated(scores, spec, failures, t) for t in ("base", "chat")},
         "tolerance": spec.get("tolerance", 5),
         "provenance": provenance(scores, spec, benchmarks_dir),
@@ -188,9 +232,15 @@ def build(
 
 
 def write(
-    out: Path, spec: dict, scores_csv: Path, failures_csv: Path, benchmarks_dir: Path, samples: Path | None = None
+    out: Path,
+    spec: dict,
+    scores_csv: Path,
+    failures_csv: Path,
+    benchmarks_dir: Path,
+    samples: Path | None = None,
+    language: str | None = None,
 ) -> None:
     from lmdeck.scores import read, read_failures
 
     items = pd.read_parquet(samples) if samples else None
-    write_json(out, build(spec, read(scores_csv), read_failures(failures_csv), benchmarks_dir, items))
+    write_json(out, build(spec, read(scores_csv), read_failures(failures_csv), benchmarks_dir, items, language))

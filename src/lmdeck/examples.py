@@ -14,6 +14,8 @@ import unicodedata
 
 import pandas as pd
 
+from lmdeck.messages import t
+
 PROMPT_WIDTH = 100  # display columns per line (a CJK character takes two)
 PROMPT_LINES = 14  # the code block's lines at most, marker included; a prompt this short is shown whole
 # Each model beyond two adds a table row (about two code lines' height): the prompt gives way, down to this.
@@ -44,7 +46,7 @@ def _lines(text: str) -> list[str]:
 
 
 def elision(n_lines: int) -> str:
-    return f"[… {n_lines} lines not shown …]"
+    return t("examples.elision", n=n_lines)
 
 
 def prompt_lines(n_models: int) -> int:
