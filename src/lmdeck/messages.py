@@ -61,7 +61,9 @@ def catalog(language: str) -> dict[str, str]:
     return _flatten(strict_yaml.load(path), "", path, {})
 
 
+@cache
 def default_language() -> str:
+    """The schema's default `report.language` (the one place a default is written)."""
     import yaml
 
     schema = yaml.safe_load(resources.schema().read_text(encoding="utf-8"))
