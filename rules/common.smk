@@ -11,6 +11,7 @@ from snakemake.utils import validate
 
 from lmdeck import config as lmconfig
 from lmdeck import formats, strict_yaml
+from lmdeck import messages as lmmessages
 from lmdeck import reported as lmreported
 from lmdeck.harness import common as harness_common
 from lmdeck.settings import ReportSpec
@@ -147,6 +148,11 @@ STATS_CSVS = {
 REPORT = config["report"]["name"]
 TEMPLATES = Path(config["report"].get("templates", Path(workflow.basedir, "templates")))
 ATTACHMENTS = f"attachments/{REPORT.upper()}"
+
+
+def message_catalogs():
+    """The deck's fixed texts in report.language (lmdeck.messages): editing them re-renders."""
+    return [str(lmmessages.catalog_path(config["report"]["language"]))]
 
 
 def table_images():

@@ -5,6 +5,7 @@ rule figures:
     input:
         scores="results/scores.csv",
         comparisons=STATS_CSVS["comparisons"],
+        messages=message_catalogs(),
     output:
         tables=report(
             expand(f"{ATTACHMENTS}/{{name}}.png", name=table_images()),
@@ -85,6 +86,7 @@ rule deck_data:
         scores="results/scores.csv",
         failures="results/failures.csv",
         samples="results/samples.parquet",
+        messages=message_catalogs(),
     output:
         f"results/deck/{REPORT}.json",
     log:
@@ -93,11 +95,12 @@ rule deck_data:
         f"benchmarks/deck_data/{REPORT}.tsv"
     params:
         spec=report_spec(),
+        language=config["report"]["language"],
     shell:
         "lmdeck --log {log:q} deck-data --scores {input.scores:q} --spec {params.spec:q} --failures {input.failures:q}"
         " --samples {input.samples:q}"
         " --comparisons {input.comparisons:q} --agreement {input.agreement:q} --disagreements {input.disagreements:q}"
-        " --out {output:q}"
+        " --language {params.language:q} --out {output:q}"
 
 
 rule deck:
@@ -107,6 +110,7 @@ rule deck:
         preview=[f"{ATTACHMENTS}/Preview.png"] if paper_candidates() else [],
         paper_tables=rules.paper_tables.output if paper_tables() else [],
         templates=sorted(str(p) for p in TEMPLATES.rglob("*.j2")),
+        messages=message_catalogs(),
     output:
         f"slides/{REPORT}.md",
     log:

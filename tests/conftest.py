@@ -33,9 +33,7 @@ def report_spec(models: list[dict], benchmarks: list[dict], reported: list[dict]
     the schema's defaults filled in."""
     from lmdeck.settings import ReportSpec
 
-    return ReportSpec.from_dict(
-        ReportSpec.filled({"models": models, "benchmarks": benchmarks, "reported": list(reported)})
-    )
+    return ReportSpec.filled({"models": models, "benchmarks": benchmarks, "reported": list(reported)})
 
 
 def jobs_run(proc) -> list[str]:

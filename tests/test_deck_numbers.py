@@ -7,6 +7,7 @@ import re
 
 import pandas as pd
 from conftest import report_spec
+from lmdeck.settings import ReportSpec
 
 from lmdeck import deck, figures, scores, tables
 
@@ -15,13 +16,15 @@ BENCHES = [("B-reason", "reasoning"), ("B-exam", "exams"), ("B-code", "coding"),
 
 def inputs(tmp_path, models: list[dict], reported: str) -> tuple[dict, pd.DataFrame]:
     (tmp_path / "base.csv").write_text("model,benchmark,shots,metric,score,source\n" + reported, encoding="utf-8")
-    spec = report_spec(
-        models,
-        [
-            {"name": n, "category": c, "harness": "lm-eval", "format": "mmlu", "shots": 0, "metric": "acc"}
-            for n, c in BENCHES
-        ],
-        [{"file": str(tmp_path / "base.csv"), "table": "base"}],
+    spec = ReportSpec.from_dict(
+        report_spec(
+            models,
+            [
+                {"name": n, "category": c, "harness": "lm-eval", "format": "mmlu", "shots": 0, "metric": "acc"}
+                for n, c in BENCHES
+            ],
+            [{"file": str(tmp_path / "base.csv"), "table": "base"}],
+        )
     )
     rows = scores.read_reported(spec)
     for i, model in enumerate(models):

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 
 import pandas as pd
 from conftest import report_spec
+from lmdeck.settings import ReportSpec
 from lmdeck import cli, examples
 from lmdeck.markdown import code_block
 from lmdeck.scores import SAMPLE_COLUMNS
@@ -18,12 +19,14 @@ QUESTION = "Question: is $x$ # <b>bold</b> ```code``` <!-- _class: lead --> :smi
 PROMPT = "\n\n".join([HEADER, *SHOTS, QUESTION])
 TARGET = " A"
 PREDICTIONS = {"m1": " B $y$ | <script>alert(1)</script>", "m2": " A"}
-SPEC = report_spec(
-    [{"name": "m1", "display_name": "Model *one*"}, {"name": "m2"}, {"name": "m3"}],
-    [
-        {"name": "B1", "harness": ["lm-eval", "opencompass"], "category": "exams", "format": "mmlu"},
-        {"name": "B2", "harness": "lm-eval", "category": "exams", "format": "mmlu"},
-    ],
+SPEC = ReportSpec.from_dict(
+    report_spec(
+        [{"name": "m1", "display_name": "Model *one*"}, {"name": "m2"}, {"name": "m3"}],
+        [
+            {"name": "B1", "harness": ["lm-eval", "opencompass"], "category": "exams", "format": "mmlu"},
+            {"name": "B2", "harness": "lm-eval", "category": "exams", "format": "mmlu"},
+        ],
+    )
 )
 
 
@@ -152,8 +155,10 @@ def test_examples_render_literally_through_marp(tmp_path):
 def test_more_models_leave_fewer_prompt_lines():
     """Each model adds a table row: with eight, the prompt shrinks to its minimum."""
     models = [f"m{i}" for i in range(8)]
-    spec = report_spec(
-        [{"name": m} for m in models], [{"name": "B1", "harness": "lm-eval", "category": "exams", "format": "mmlu"}]
+    spec = ReportSpec.from_dict(
+        report_spec(
+            [{"name": m} for m in models], [{"name": "B1", "harness": "lm-eval", "category": "exams", "format": "mmlu"}]
+        )
     )
     frame = pd.DataFrame([sample(m, "f.csv:1", "A") for m in models], columns=SAMPLE_COLUMNS)
     [example] = examples.pick(frame, spec, ["B1"])

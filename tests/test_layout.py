@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from conftest import ROOT, absolutize, default_config, report_spec, run_snakemake
-from lmdeck import cli, export, layout_check, scores
+from lmdeck.settings import ReportSpec
+from lmdeck import cli, export, layout_check, messages, scores
+from lmdeck.messages import t
 
 pytestmark = pytest.mark.skipif(export.find_browser() is None, reason="no Chromium for the layout check")
 
@@ -94,7 +95,7 @@ def stress_inputs(folder: Path) -> tuple[dict, dict, pd.DataFrame]:
     models[0]["reported_as"] = BASELINES[-1]
     models[2]["reported_as"] = CHAT_BASELINES[-1]
     spec = report_spec(models, benches, [{"file": str(folder / f"{t}.csv"), "table": t} for t in ("base", "chat")])
-    rows = scores.read_reported(spec)
+    rows = scores.read_reported(ReportSpec.from_dict(spec))
     for model in models:
         for bench in benches:
             for harness in [bench["harness"]] if isinstance(bench["harness"], str) else bench["harness"]:
@@ -160,7 +161,8 @@ def build_deck(folder: Path, report: dict, spec: dict, frame: pd.DataFrame) -> P
     md, html = folder / "slides" / f"{report['name']}.md", folder / "slides" / f"{report['name']}.html"
     steps = [
         ["deck-data", "--scores", folder / "scores.csv", "--spec", json.dumps(spec), "--failures",
-         folder / "failures.csv", "--benchmarks-dir", folder / "benchmarks", "--out", folder / "deck.json"],
+         folder / "failures.csv", "--benchmarks-dir", folder / "benchmarks", "--out", folder / "deck.json",
+         *(["--language", report["language"]] if "language" in report else [])],
         ["figures", "--scores", folder / "scores.csv", "--spec", json.dumps(spec), "--report",
          json.dumps(report, ensure_ascii=False), "--out-dir", attachments, "--charts-dir", attachments / "charts"],
         ["deck", "--data", folder / "deck.json", "--report", json.dumps(report, ensure_ascii=False),
@@ -172,20 +174,8 @@ def build_deck(folder: Path, report: dict, spec: dict, frame: pd.DataFrame) -> P
     return html
 
 
-def schema_has_language() -> bool:
-    schema = yaml.safe_load((ROOT / "schemas" / "config.schema.yaml").read_text(encoding="utf-8"))
-    return "language" in schema["properties"]["report"]["properties"]
-
-
-# Each deck variant: changes to the stress report. A zh deck needs `report.language` (issue 15, item 1).
-VARIANTS = [
-    pytest.param({}, id="stress"),
-    pytest.param(
-        {"language": "zh"},
-        id="stress-zh",
-        marks=pytest.mark.skipif(not schema_has_language(), reason="report.language is not in the schema yet"),
-    ),
-]
+# Each deck variant: changes to the stress report.
+VARIANTS = [pytest.param({}, id="stress"), pytest.param({"language": "zh"}, id="stress-zh")]
 
 
 @pytest.fixture(scope="module", params=VARIANTS)
@@ -193,7 +183,8 @@ def stress_deck(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("stress")
     report, spec, frame = stress_inputs(folder)
     html = build_deck(folder, {**report, **request.param}, spec, frame)
-    return {"html": html, "md": html.with_suffix(".md").read_text(encoding="utf-8"), "spec": spec}
+    md = html.with_suffix(".md").read_text(encoding="utf-8")
+    return {"html": html, "md": md, "spec": spec, "language": request.param.get("language", "en")}
 
 
 def test_stress_deck_fits_every_slide(stress_deck):
@@ -210,13 +201,17 @@ def test_default_deck_fits_every_slide(workflow):
 def test_stress_tables_continue_on_further_slides(stress_deck):
     """Nothing is lost to the split: every row label and every benchmark column is on some slide."""
     md = stress_deck["md"]
-    assert "### Results: base models (cont.)" in md and "### Baselines (cont.)" in md
-    base = md.split("### Results: base models", 1)[1].split("### Results: chat models", 1)[0]
+    with messages.speaking(stress_deck["language"]):  # the deck's own words, from its catalog
+        base_heading, chat_heading, cont = t("results.base_heading"), t("results.chat_heading"), t("common.cont")
+        baselines, references = t("sections.baselines"), t("sections.references")
+        model, average = t("labels.model"), t("labels.average")
+    assert f"### {base_heading}{cont}" in md and f"### {baselines}{cont}" in md
+    base = md.split(f"### {base_heading}", 1)[1].split(f"### {chat_heading}", 1)[0]
     for name in BASELINES + [m["display_name"] for m in MEASURED if m["kind"] == "base"]:
         assert f"| {name}" in base, name
-    header_cells = {c.strip() for line in base.splitlines() if line.startswith("| Model") for c in line.split("|")}
-    assert set(BENCHMARKS) | {"Average"} <= header_cells
-    assert md.count("## References") >= 2  # 30 references do not fit one slide at 20 px
+    header_cells = {c.strip() for line in base.splitlines() if line.startswith(f"| {model}") for c in line.split("|")}
+    assert set(BENCHMARKS) | {average} <= header_cells
+    assert md.count(f"## {references}") >= 2  # 30 references do not fit one slide at 20 px
 
 
 OVERFLOWING = """---
@@ -300,7 +295,7 @@ def test_export_fails_on_an_overflowing_slide(workflow):
         template.write_text(original + "\n" + "".join(f"- point {i}\n" for i in range(30)), encoding="utf-8")
         proc = run_snakemake(workflow["dir"], workflow["first"], "export")
         assert proc.returncode != 0
-        assert re.search(r"slide 2 \(Abstract\): content runs \d+ px past the bottom", proc.stderr), proc.stderr[-3000:]
+        assert re.search(r"slide 3 \(Abstract\): content runs \d+ px past the bottom", proc.stderr), proc.stderr[-3000:]
         assert not marker.exists()
     finally:
         template.write_text(original, encoding="utf-8")

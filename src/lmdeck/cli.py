@@ -95,12 +95,22 @@ def cmd_tables(args) -> None:
 
 
 def cmd_figures(args) -> None:
-    """Table PNGs (Table1 pre-training mix, Table2 base, Table3 chat) and per-category charts."""
+    """Table PNGs (Table1 pre-training mix, Table2 base, Table3 chat) and per-category charts,
+    their texts in report.language."""
+    from lmdeck import messages
+
+    report = json.loads(args.report)
+    with messages.speaking(messages.language_of(report)):
+        _figures(args, report)
+
+
+def _figures(args, report: dict) -> None:
     import pandas as pd
 
     from lmdeck import figures, scores, tables
+    from lmdeck.messages import t
 
-    spec, report = ReportSpec.from_dict(json.loads(args.spec)), json.loads(args.report)
+    spec = ReportSpec.from_dict(json.loads(args.spec))
     frame = scores.read(Path(args.scores))
     comparisons = pd.read_csv(args.comparisons) if args.comparisons else None
     out = Path(args.out_dir)
@@ -108,14 +118,15 @@ def cmd_figures(args) -> None:
     if pre and pre.get("rows"):
         mix = pd.DataFrame(pre["rows"], columns=pre.get("columns"))
         figures.render_table_png(mix, out / "Table1.png", title=pre.get("caption", ""), bold_best=False)
-    for name, table, title in (("Table2.png", "base", "Base models"), ("Table3.png", "chat", "Chat models")):
+    for name, table in (("Table2.png", "base"), ("Table3.png", "chat")):
         pivot = tables.score_pivot(frame, spec, table)
+        bold = tables.bold_mask(pivot, frame, spec, comparisons, table)
         figures.render_table_png(
-            pivot,
+            tables.shown_names(pivot),
             out / name,
-            title=title,
-            note=tables.BOLD_NOTE + " " + tables.MISSING_NOTE,
-            bold=tables.bold_mask(pivot, frame, spec, comparisons, table),
+            title=t(f"results.{table}_table"),
+            note=t("results.bold_note") + t("common.missing"),
+            bold=tables.shown_names(bold),
         )
     head = tables.headline(frame)
     # Charts show each benchmark's first harness (a second harness has its own table row).
@@ -185,6 +196,7 @@ def cmd_deck_data(args) -> None:
         Path(args.benchmarks_dir),
         samples=Path(args.samples) if args.samples else None,
         stats_csvs=stats_paths(args),
+        language=args.language,
     )
 
 
@@ -365,6 +377,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--samples", help="samples.parquet from merge-scores (the examples slides)")
     # Optional: without the statistics step's CSVs the deck has no tied-best bold, comparisons or agreement.
     add_stats_arguments(s, required=False)
+    s.add_argument("--language", help="report.language: the tables' headers, labels and notes (default: en)")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_deck_data)
 

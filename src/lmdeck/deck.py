@@ -22,11 +22,12 @@ from jinja2 import ChainableUndefined, Environment, FileSystemLoader, TemplateNo
 from markupsafe import Markup
 from tabulate import tabulate
 
-from lmdeck import paginate, resources
+from lmdeck import messages, paginate, resources
 from lmdeck.console import notice
 from lmdeck.fileio import write_text
+from lmdeck.markdown import code_block, escape, fmt, safe_url
+from lmdeck.messages import t
 from lmdeck.settings import ReportSpec
-from lmdeck.markdown import MISSING_NOTE, code_block, escape, fmt, safe_url
 
 TEMPLATES = resources.templates()  # the default; `report.templates` / --templates replace it
 
@@ -42,24 +43,54 @@ PAPER_TABLES_ROOM = (1160, 500)  # width, height in CSS px (1280 x 720 slide les
 PAPER_TABLE_CAPTION = 34  # px of a crop's caption line
 
 
+LANG_TAGS = {"en": "en", "zh": "zh-CN"}  # report.language -> the deck's html lang (BCP 47)
+
+
 class DeckError(ValueError):
     pass
 
 
-def environment(template_dir: Path = TEMPLATES) -> Environment:
-    def finalize(value):
-        # Optional config text may be absent: it prints as nothing.
-        if isinstance(value, Undefined) or value is None:
-            return ""
-        if isinstance(value, Markup):
-            return value
-        if isinstance(value, float):
-            return fmt(value)
-        return escape(value)
+def shown(value):
+    """A value as printed into the Markdown: escaped unless lmdeck generated it (`Markup`)."""
+    # Optional config text may be absent: it prints as nothing.
+    if isinstance(value, Undefined) or value is None:
+        return ""
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, float):
+        return fmt(value)
+    return escape(value)
 
+
+def message(key: str, **values) -> Markup:
+    """`_(key, field=value)` in a template: the catalog's text (lmdeck's own Markdown, kept as
+    written) in the deck's language, its fields escaped as any printed value."""
+    return Markup(t(key, **{name: shown(value) for name, value in values.items()}))
+
+
+def section_name(section: str) -> Markup:
+    """A section's name in the agenda; a section of the user's own templates, which no catalog
+    names, is called by its own name (user text, never translated)."""
+    key = f"sections.{section}"
+    return message(key) if key in messages.catalog(messages.current()) else Markup(escape(section.replace("_", " ")))
+
+
+def measured_model(model: dict, markdown: bool = True) -> str:
+    """One measured model as the baselines slide lists it: name, kind, the reported model it is compared with."""
+    name = escape(model.get("display_name") or model["name"])
+    name = f"**{name}**" if markdown else name
+    kind = t(f"kinds.{model.get('kind', 'base')}")
+    if model.get("reported_as"):
+        return Markup(
+            t("baselines.measured_reported_as", name=name, kind=kind, reported_as=escape(model["reported_as"]))
+        )
+    return Markup(t("baselines.measured", name=name, kind=kind))
+
+
+def environment(template_dir: Path = TEMPLATES) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(template_dir)),
-        finalize=finalize,
+        finalize=shown,
         undefined=ChainableUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -67,6 +98,9 @@ def environment(template_dir: Path = TEMPLATES) -> Environment:
         autoescape=False,
     )
     env.globals["slide_break"] = SLIDE_BREAK
+    env.globals["_"] = message
+    env.globals["section_name"] = section_name
+    env.globals["measured_model"] = measured_model
     env.filters["url"] = lambda url: Markup(safe_url(url))
     env.filters["code_block"] = lambda text: Markup(code_block(text))
     return env
@@ -93,6 +127,8 @@ def front_matter(report: dict, paper: dict) -> Markup:
 
     footer = f"{escape(report.get('title', ''))} · {escape(paper.get('title') or report.get('name', ''))}"
     directives = {"marp": True, "theme": "lmdeck", "paginate": True, "footer": footer}
+    if report.get("language", "en") != "en":  # the html's lang: CJK line breaking and glyph forms
+        directives["lang"] = LANG_TAGS[report["language"]]
     # One line per directive (no folding): Marp's loose YAML reads a directive's value line by line.
     return Markup(yaml.safe_dump(directives, sort_keys=False, allow_unicode=True, width=math.inf).rstrip("\n"))
 
@@ -171,21 +207,60 @@ def paper_table_slides(tables: list[dict]) -> list[list[dict]]:
     return slides
 
 
-# Sections that show only what a step may not have: without it they are left out, with a note.
+# What each section needs to show anything: without it the section is left out with a console note
+# (a deck never shows an empty slide), and the agenda and its numbering follow the sections kept.
 WHEN_EMPTY = {
-    "paper_tables": ("paper_table_slides", "no paper table crops (report.paper.tables empty, or no PDF was available)"),
-    "examples": ("examples", "no per-item records to take examples from"),
+    "abstract": (lambda ctx: ctx["report"].get("abstract") or ctx["paper"].get("code"), "no report.abstract"),
+    "pretraining": (lambda ctx: ctx["report"].get("pretraining"), "no report.pretraining"),
+    "benchmarks": (lambda ctx: ctx.get("categories"), "no benchmarks"),
+    "baselines": (
+        lambda ctx: (ctx["report"].get("baselines") or {}).get("models")
+        or (ctx["report"].get("baselines") or {}).get("intro"),
+        "no report.baselines",
+    ),
+    "paper_tables": (
+        lambda ctx: ctx.get("paper_table_slides"),
+        "no paper table crops (report.paper.tables empty, or no PDF was available)",
+    ),
+    "results": (lambda ctx: ctx.get("base_table") or ctx.get("chat_table"), "no scores to tabulate"),
+    "reported_vs_measured": (
+        lambda ctx: ctx.get("delta_tables"),
+        "no model is compared with reported scores (models[].reported_as, with rows in a reported file)",
+    ),
+    "charts": (lambda ctx: ctx.get("charts") or ctx.get("chat_charts"), "no charts (no scores to plot)"),
+    "examples": (lambda ctx: ctx.get("examples"), "no per-item records to take examples from"),
+    "references": (lambda ctx: ctx["report"].get("references"), "no report.references"),
+    # These two list the sections kept: decided after the others, in this order.
+    "evaluation": (lambda ctx: ctx["report"].get("evaluation") or ctx["evaluation_parts"], "no report.evaluation"),
+    "agenda": (lambda ctx: ctx["agenda"], "no sections to list"),
 }
+LISTING_SECTIONS = ("evaluation", "agenda")
+# Sections around the evaluation: the evaluation slide lists the other sections that follow it.
+FRAME_SECTIONS = {"title", "agenda", "evaluation", "provenance", "references"}
+
+
+def structure(sections: list[str]) -> dict:
+    """The agenda (every section but the title and the agenda itself, in deck order) and the
+    evaluation slide's parts (the sections after it, the back matter aside)."""
+    after = sections[sections.index("evaluation") + 1 :] if "evaluation" in sections else []
+    return {
+        "agenda": [s for s in sections if s not in ("title", "agenda")],
+        "evaluation_parts": [s for s in after if s not in FRAME_SECTIONS],
+    }
 
 
 def drop_empty_sections(sections: list[str], ctx: dict) -> list[str]:
-    kept = []
-    for section in sections:
-        key, why = WHEN_EMPTY.get(section, (None, ""))
-        if key and not ctx.get(key):
-            notice(f"lmdeck deck: section {section!r} left out: {why}")
-            continue
-        kept.append(section)
+    """The sections that have something to show; `ctx` gets the agenda and the evaluation parts of those."""
+    kept = list(sections)
+    content = [s for s in WHEN_EMPTY if s not in LISTING_SECTIONS]
+    for stage in (content, *([s] for s in LISTING_SECTIONS)):
+        ctx.update(structure(kept))
+        for section in [s for s in kept if s in stage]:
+            has_content, why = WHEN_EMPTY[section]
+            if not has_content(ctx):
+                notice(f"lmdeck deck: section {section!r} left out: {why}")
+                kept.remove(section)
+    ctx.update(structure(kept))
     return kept
 
 
@@ -195,9 +270,8 @@ def baseline_pages(report: dict, models: list[dict]) -> list[list[dict]]:
     baselines = report.get("baselines") or {}
     items = baselines.get("models") or []
     texts = [f"{m.get('name', '')} {m.get('reference', '')}: {m.get('text', '')}" for m in items]
-    measured = "Measured here: " + ", ".join(
-        f"{m.get('display_name', m['name'])} ({m.get('kind', 'base')}, compared with {m.get('reported_as', '')})"
-        for m in models
+    measured = t("baselines.measured_here") + t("common.list_sep").join(
+        measured_model(m, markdown=False) for m in models
     )
     return paginate.list_pages(items, texts, intro=baselines.get("intro") or "", closing=measured)
 
@@ -206,6 +280,11 @@ def render(
     report: dict, data: dict, assets: dict, template_dir: Path = TEMPLATES, paper_tables: list[dict] | None = None
 ) -> str:
     report = {**report_defaults(), "paper": {}, **report}
+    with messages.speaking(report["language"]):
+        return _render(report, data, assets, template_dir, paper_tables)
+
+
+def _render(report: dict, data: dict, assets: dict, template_dir: Path, paper_tables: list[dict] | None) -> str:
     env = environment(template_dir)
     for section in report["sections"]:
         try:
@@ -224,7 +303,7 @@ def render(
         "front_matter": front_matter(report, report.get("paper") or {}),
         "assets": images,
         "pretraining_table": pretraining_table(report),
-        "missing_note": MISSING_NOTE,
+        "missing_note": message("common.missing"),
         "baseline_pages": baseline_pages(report, data.get("models", [])),
         "reference_pages": paginate.pages_of(report.get("references", []), report.get("references", [])),
         # In category order (as the tables), base models' charts first, then the chat models'.
@@ -232,6 +311,7 @@ def render(
         "chat_charts": [(c, images[f"chart_{c}_chat"]) for c in category_order if images.get(f"chart_{c}_chat")],
         "paper_table_slides": paper_table_slides(paper_tables or []),
     }
+    # The agenda is made from the sections kept, after the empty ones are left out.
     ctx["report"] = {**report, "sections": drop_empty_sections(report["sections"], ctx)}
     return env.get_template("deck.md.j2").render(**ctx)
 

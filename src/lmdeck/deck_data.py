@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from lmdeck import __version__, examples, resources, tables
+from lmdeck import __version__, examples, messages, resources, tables
 from lmdeck import config as lmconfig
+from lmdeck.console import notice
 from lmdeck.fileio import write_json
+from lmdeck.messages import t
 from lmdeck.settings import ReportSpec
 from lmdeck.stats import ALL_PAIRS_UP_TO
 
@@ -68,7 +70,7 @@ def provenance(scores: pd.DataFrame, spec: ReportSpec, benchmarks_dir: Path) -> 
         models.append(
             {
                 "name": model.display_name,
-                "source": f"built: {model.build.architecture}" if model.build else model.path,
+                "source": t("provenance.built", architecture=model.build.architecture) if model.build else model.path,
                 "revision": model.revision,
                 "sha256": ", ".join(s[:16] for s in sha) or "–",
             }
@@ -138,7 +140,7 @@ def benchmark_slides(spec: ReportSpec) -> list[dict]:
                 "reference": b.reference,
                 "description": b.description,
                 "runs": " · ".join(
-                    f"{tables.HARNESS_NAMES[r.harness]} {r.shots}-shot {r.metric}"
+                    " ".join((tables.HARNESS_NAMES[r.harness], t("benchmarks.shots", shots=r.shots), r.metric))
                     for r in lmconfig.harness_runs(b, kind=kind)
                 ),
             }
@@ -164,8 +166,12 @@ def not_evaluated(scores: pd.DataFrame, spec: ReportSpec, failures: pd.DataFrame
                 if (m.name, b.name, harness) in have:
                     continue
                 log = logs.get((m.name, b.name, harness))
-                which = f" ({tables.HARNESS_NAMES.get(harness, harness)})" if len(harnesses) > 1 else ""
-                out.append(f"{m.name} × {b.name}{which}" + (f" (failed, log: {log})" if log else ""))
+                which = (
+                    t("labels.not_evaluated_harness", harness=tables.HARNESS_NAMES.get(harness, harness))
+                    if len(harnesses) > 1
+                    else ""
+                )
+                out.append(f"{m.name} × {b.name}{which}" + (t("labels.failed", log=log) if log else ""))
     return out
 
 
@@ -334,6 +340,33 @@ def empty_stats() -> dict[str, pd.DataFrame]:
     }
 
 
+# The reported-vs-measured table's columns (the CSV's, always English) -> their catalog keys.
+DELTA_COLUMNS = {
+    "Benchmark": "reported_vs_measured.benchmark",
+    "Reported": "reported_vs_measured.reported",
+    "Measured": "reported_vs_measured.measured",
+    "95 % CI": "reported_vs_measured.interval",
+    "Delta": "reported_vs_measured.delta",
+    "Verdict": "reported_vs_measured.verdict",
+}
+
+
+def delta_tables(delta: pd.DataFrame) -> list[tuple[str, str]]:
+    """One reported-vs-measured table per model, the benchmark leading each row (the model is the
+    slide's heading). A model whose reported counterpart has no score at all is left out, with a note."""
+    out = []
+    for model, rows in delta.groupby("Model", sort=False):
+        if rows["Reported"].isna().all():
+            notice(
+                f"lmdeck deck-data: {model}: no reported scores of {rows['Reported as'].iloc[0]!r} to compare with; "
+                "left out of reported vs. reproduced"
+            )
+            continue
+        shown = rows[list(DELTA_COLUMNS)].rename(columns={c: t(key) for c, key in DELTA_COLUMNS.items()})
+        out.append((model, tables.frame_markdown(shown)))
+    return out
+
+
 def build(
     spec: ReportSpec,
     scores: pd.DataFrame,
@@ -341,6 +374,20 @@ def build(
     benchmarks_dir: Path,
     samples: pd.DataFrame | None = None,
     stats: dict[str, pd.DataFrame] | None = None,
+    language: str | None = None,
+) -> dict:
+    """The deck data, its texts (table headers, row labels, notes) in `language` (default: the schema's)."""
+    with messages.speaking(language or messages.default_language()):
+        return _build(spec, scores, failures, benchmarks_dir, samples, stats)
+
+
+def _build(
+    spec: ReportSpec,
+    scores: pd.DataFrame,
+    failures: pd.DataFrame | None,
+    benchmarks_dir: Path,
+    samples: pd.DataFrame | None,
+    stats: dict[str, pd.DataFrame] | None,
 ) -> dict:
     """`samples`: the per-item records (the examples slides); `stats`: the statistics step's frames
     (lmdeck.stats.step); without them the deck has no tied-best bolding, comparisons or harness
@@ -369,10 +416,7 @@ def build(
         "base_table": marked["base"],
         "chat_table": marked["chat"],
         # One slide per model, whom it is compared with in the heading; the benchmark leads each row.
-        "delta_tables": [
-            (model, tables.frame_markdown(rows.drop(columns=["Model", "Reported as"])))
-            for model, rows in delta.groupby("Model", sort=False)
-        ],
+        "delta_tables": delta_tables(delta),
         "reported_as": dict(zip(delta["Model"], delta["Reported as"])),
         "not_evaluated": {t: not_evaluated(scores, spec, failures, t) for t in ("base", "chat")},
         "comparison_slides": comparison_slides(stats["comparisons"], spec),
@@ -392,10 +436,12 @@ def write(
     benchmarks_dir: Path,
     samples: Path | None = None,
     stats_csvs: dict[str, Path] | None = None,
+    language: str | None = None,
 ) -> None:
     from lmdeck.scores import read, read_failures
     from lmdeck.stats.step import read as read_stats
 
     items = pd.read_parquet(samples) if samples else None
     stats = read_stats(stats_csvs) if stats_csvs else None
-    write_json(out, build(spec, read(scores_csv), read_failures(failures_csv), benchmarks_dir, items, stats))
+    data = build(spec, read(scores_csv), read_failures(failures_csv), benchmarks_dir, items, stats, language)
+    write_json(out, data)

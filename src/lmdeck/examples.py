@@ -14,6 +14,7 @@ import unicodedata
 
 import pandas as pd
 
+from lmdeck.messages import t
 from lmdeck.settings import ReportSpec
 
 PROMPT_WIDTH = 100  # display columns per line (a CJK character takes two)
@@ -46,7 +47,7 @@ def _lines(text: str) -> list[str]:
 
 
 def elision(n_lines: int) -> str:
-    return f"[… {n_lines} lines not shown …]"
+    return t("examples.elision", n=n_lines)
 
 
 def prompt_lines(n_models: int) -> int:

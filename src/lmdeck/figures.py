@@ -34,8 +34,10 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
+from lmdeck import messages  # noqa: E402
 from lmdeck.fileio import atomic_path  # noqa: E402
 from lmdeck.markdown import MISSING, score_text  # noqa: E402  (the tables' dash: missing is never 0)
+from lmdeck.messages import t  # noqa: E402
 
 DPI = 150
 FONT_SIZE = 11.0
@@ -82,6 +84,11 @@ def configure_fonts() -> list[str]:
     cjk = find_cjk_font()
     if cjk:
         families.append(cjk)
+    elif messages.current() in messages.CJK_LANGUAGES:  # every label would be a row of empty boxes
+        raise RuntimeError(
+            f"report.language {messages.current()}: no CJK font for the charts (matplotlib finds no "
+            "Noto Sans CJK); install one (apt-get install fonts-noto-cjk) and remove matplotlib's font cache"
+        )
     matplotlib.rcParams["font.family"] = families
     matplotlib.rcParams["axes.unicode_minus"] = True
     # Labels are user text (model names, table cells): `$`, `^`, `_` are drawn as written, never as TeX.
@@ -371,7 +378,9 @@ def _lighten(color, amount: float) -> tuple[float, float, float]:
 def _labelled(scores: pd.DataFrame) -> pd.DataFrame:
     if "label" in scores.columns:
         return scores
-    labels = [f"{m} (measured)" if s == "measured" else str(m) for m, s in zip(scores["model"], scores["source"])]
+    labels = [
+        t("labels.measured", name=m) if s == "measured" else str(m) for m, s in zip(scores["model"], scores["source"])
+    ]
     return scores.assign(label=labels)
 
 
@@ -416,7 +425,9 @@ def render_category_charts(
         if not benches or not models or all(math.isnan(v) for row in grid for v in row):
             continue
         path = out_dir / (f"chart_{category}.png" if table == "base" else f"chart_{category}_{table}.png")
-        title = f"{category[:1].upper()}{category[1:]}" + ("" if table == "base" else f" ({table} models)")
+        name = t(f"categories.{category}")
+        name = name[:1].upper() + name[1:]
+        title = t("charts.title", category=name) if table == "base" else t("charts.title_chat", category=name)
         texts = [[text.get((label, b), MISSING) for b in benches] for label in models]
         bounds = [[interval.get((label, b)) for b in benches] for label in models]
         _render_chart(title, benches, models, grid, texts, source, colors, path, bounds)
@@ -474,11 +485,11 @@ def _render_chart(
             # The value sits above its error bar, so neither hides the other; a reported score
             # reads as its source printed it (lmdeck.markdown.score_text).
             tops = {x: b[1] for x, _, b in whiskers}
-            for x, v, t in present:
+            for x, v, label in present:
                 ax.text(
                     x,
                     max(v, tops.get(x, v)) + 1.0,
-                    t,
+                    label,
                     ha="center",
                     va="bottom",
                     fontsize=value_size,
@@ -497,12 +508,12 @@ def _render_chart(
     ax.set_ylim(0, 106)
     ax.set_yticks(range(0, 101, 20))
     ax.tick_params(axis="y", labelsize=10)
-    ax.set_ylabel("score", fontsize=10)
+    ax.set_ylabel(t("charts.axis"), fontsize=10)
     ax.grid(axis="y", color="#dddddd", linewidth=0.7, zorder=0)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_title(f"{title}: scores (0–100)", fontsize=TITLE_SIZE, fontweight="bold", loc="left")
+    ax.set_title(title, fontsize=TITLE_SIZE, fontweight="bold", loc="left")
     # As many legend columns (up to 4) as fit the width; each extra row makes the figure taller.
     renderer = canvas.get_renderer()
     for ncols in range(min(n_l, 4), 0, -1):

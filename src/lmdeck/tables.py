@@ -11,6 +11,7 @@ from tabulate import tabulate
 
 from lmdeck.fileio import atomic_path, write_text
 from lmdeck.markdown import MISSING, MISSING_NOTE, fmt, score_text
+from lmdeck.messages import t
 from lmdeck.scores import AGGREGATE
 from lmdeck.stats import AVERAGE
 from lmdeck.settings import ReportSpec
@@ -49,7 +50,9 @@ def row_label(model: str, source: str, spec: ReportSpec, harness: str | None = N
     if source != "measured":
         return model
     return (
-        f"{names[model]} (measured, {HARNESS_NAMES.get(harness, harness)})" if harness else f"{names[model]} (measured)"
+        t("labels.measured_harness", name=names[model], harness=HARNESS_NAMES.get(harness, harness))
+        if harness
+        else t("labels.measured", name=names[model])
     )
 
 
@@ -65,7 +68,7 @@ def score_pivot(scores: pd.DataFrame, spec: ReportSpec, table: str) -> pd.DataFr
     # Reported numbers not yet checked against the paper (allow_draft) say so on their row.
     drafts = set(rows.loc[rows["draft"].eq(True), "model"]) if "draft" in rows else set()
     labels = [
-        f"{label} (draft)" if s == "reported" and m in drafts else label
+        t("labels.draft", label=label) if s == "reported" and m in drafts else label
         for label, m, s in zip(labels, rows["model"], rows["source"])
     ]
     # A benchmark run through a second harness: its numbers get their own row, never mixed in.
@@ -224,7 +227,9 @@ def pivot_markdown(
         ]
         for label, row in pivot.iterrows()
     ]
-    headers = [pivot.index.name or ""] + [escape_cell(str(c)) for c in pivot.columns]
+    headers = [escape_cell(shown_name(pivot.index.name or ""))] + [
+        escape_cell(shown_name(str(c))) for c in pivot.columns
+    ]
     return tabulate(
         body,
         headers=headers,
@@ -232,6 +237,18 @@ def pivot_markdown(
         disable_numparse=True,
         colalign=["left"] + ["right"] * len(pivot.columns),
     )
+
+
+def shown_name(name: str) -> str:
+    """A score table's own column names (the CSV's, always English) as the deck's language says them."""
+    return {"Model": t("labels.model"), "Average": t("labels.average")}.get(name, name)
+
+
+def shown_names(pivot: pd.DataFrame) -> pd.DataFrame:
+    """`pivot` with its label and average columns named in the deck's language (the table images)."""
+    pivot = pivot.rename(columns=shown_name)
+    pivot.index.name = shown_name(pivot.index.name or "")
+    return pivot
 
 
 def frame_markdown(frame: pd.DataFrame) -> str:
