@@ -124,6 +124,7 @@ def en_fixed_texts() -> list[str]:
     keys = [k for k in en if k.startswith("sections.") or "heading" in k]
     keys += ["common.cont", "labels.measured", "labels.average", "results.bold_note", "baselines.measured_here"]
     keys += ["reported_vs_measured.note", "provenance.tasks_note", "charts.title"]
+    keys += ["evaluation_setup.note", "harness_agreement.note", "paired_comparison.all_pairs"]
     texts = {re.split(r"\{", en[k].replace("{name}", "", 1))[0].strip() for k in keys}
     return sorted(t for t in texts if len(t) > 2)
 
@@ -147,7 +148,8 @@ def test_zh_deck_has_chinese_headings_and_no_english_fixed_text(zh_deck):
     # As words: user text (a model named "...-Pretrained-...") may hold one inside a word.
     leftover = [text for text in en_fixed_texts() if re.search(rf"(?<![\w-]){re.escape(text)}(?![\w-])", md)]
     assert not leftover, leftover
-    assert "| 模型 |" in flat and "| 平均 |" in flat and "（实测）" in md and "| 评测基准 | 对照模型 | 报告值 |" in flat
+    assert "| 模型 |" in flat and "| 平均 |" in flat and "（实测）" in md and "| 评测基准 | 报告值 | 实测值 |" in flat
+    assert "| 评测基准 | 评测框架 | 题目数 | 示例数 | 指标 | 最小可检测差异 |" in flat
     assert "\nlang: zh-CN\n---\n" in md.split("<!--", 1)[0]  # the front matter
     # User texts are shown as written: the report's English abstract and references stay English.
     assert "vivo AI Lab's BlueLM\\-7B" in md or "vivo AI Lab's BlueLM-7B" in md

@@ -501,7 +501,9 @@ def _render_chart(
                 ax.text(x, 0.8, MISSING, ha="center", va="bottom", fontsize=10, color="#555555", zorder=3)
         handles.append(Patch(label=label, **style))
     if any(b for row in (bounds or []) for b in row):
-        handles.append(Line2D([], [], color=RULE_COLOR, marker="|", markersize=9, linewidth=0, label="95 % interval"))
+        handles.append(
+            Line2D([], [], color=RULE_COLOR, marker="|", markersize=9, linewidth=0, label=t("charts.interval"))
+        )
 
     ax.set_xticks(range(n_b), benches, fontsize=FONT_SIZE)
     ax.set_xlim(-0.6, n_b - 0.4)
