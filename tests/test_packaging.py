@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, report_spec
+from lmdeck.settings import ReportSpec
 from lmdeck import __version__, deck_data, scores
 
 MARP = ROOT / "node_modules" / ".bin" / "marp"
@@ -155,12 +156,13 @@ def test_installed_wheel_renders_and_exports_the_deck(installed, tmp_path):
     title = installed_templates / "slides" / "title.md.j2"
     title.write_text(title.read_text(encoding="utf-8") + f"\n{MARKER}\n", encoding="utf-8")
 
-    spec = {
-        "models": [{"name": "m1", "kind": "base"}],
-        "benchmarks": [
+    spec = report_spec(
+        [{"name": "m1", "kind": "base"}],
+        [
             {
                 "name": "B1",
                 "category": "exams",
+                "format": "mmlu",
                 "shots": 0,
                 "metric": "acc",
                 "harness": "lm-eval",
@@ -168,8 +170,7 @@ def test_installed_wheel_renders_and_exports_the_deck(installed, tmp_path):
                 "reference": "",
             }
         ],
-        "reported": [],
-    }
+    )
     row = {c: None for c in scores.COLUMNS}
     row.update(
         model="m1",
@@ -190,7 +191,10 @@ def test_installed_wheel_renders_and_exports_the_deck(installed, tmp_path):
     )
     data = work / "deck.json"
     data.write_text(
-        json.dumps(deck_data.build(spec, pd.DataFrame([row], columns=scores.COLUMNS), None, tmp_path)), encoding="utf-8"
+        json.dumps(
+            deck_data.build(ReportSpec.from_dict(spec), pd.DataFrame([row], columns=scores.COLUMNS), None, tmp_path)
+        ),
+        encoding="utf-8",
     )
     (work / "attachments").mkdir(exist_ok=True)
     report = {"name": "pkg", "title": "Packaged deck", "sections": ["title", "benchmarks", "results"]}
