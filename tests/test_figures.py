@@ -171,6 +171,23 @@ def test_category_charts_only_listed_labels_and_deterministic(tmp_path):
     assert render_category_charts(chart_scores(), {"math": ["MATH"]}, tmp_path / "c", ["BlueLM-7B"]) == {}
 
 
+def test_chart_legend_names_the_models_and_bars_carry_their_values(tmp_path, monkeypatch):
+    """The legend says whose bar is whose (in the models' order), the value labels say the scores."""
+    from lmdeck import figures
+
+    drawn = []
+    save = figures._save
+    monkeypatch.setattr(figures, "_save", lambda fig, path: (drawn.append(fig), save(fig, path)))
+    labels = ["BlueLM-7B", "蓝心-7B (measured)"]
+    render_category_charts(chart_scores(), {"exams": ["C-Eval", "MMLU"]}, tmp_path, labels)
+    [fig] = drawn
+    legend = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert legend[: len(labels)] == labels
+    values = {text.get_text() for text in fig.axes[0].texts}
+    scores = chart_scores()
+    assert {f"{v:.1f}" for v in scores[scores["benchmark"].isin(["C-Eval", "MMLU"])]["score"]} <= values
+
+
 # ---------------------------------------------------------------------------------------- PDF
 
 

@@ -466,7 +466,7 @@ def _render_chart(
             else dict(facecolor=color, edgecolor=color, linewidth=1.0)
         )
         xs = [j - group / 2 + bar_w * (i + 0.5) for j in range(n_b)]
-        present = [(x, v, t) for x, v, t in zip(xs, grid[i], texts[i]) if not math.isnan(v)]
+        present = [(x, v, text) for x, v, text in zip(xs, grid[i], texts[i]) if not math.isnan(v)]
         row_bounds = bounds[i] if bounds else [None] * n_b
         whiskers = [(x, v, b) for x, v, b in zip(xs, grid[i], row_bounds) if b and not math.isnan(v)]
         if present:
@@ -485,11 +485,11 @@ def _render_chart(
             # The value sits above its error bar, so neither hides the other; a reported score
             # reads as its source printed it (lmdeck.markdown.score_text).
             tops = {x: b[1] for x, _, b in whiskers}
-            for x, v, label in present:
+            for x, v, value_text in present:
                 ax.text(
                     x,
                     max(v, tops.get(x, v)) + 1.0,
-                    label,
+                    value_text,
                     ha="center",
                     va="bottom",
                     fontsize=value_size,
