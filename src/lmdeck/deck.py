@@ -27,7 +27,7 @@ from lmdeck.console import notice
 from lmdeck.fileio import write_text
 from lmdeck.markdown import code_block, escape, fmt, safe_url
 from lmdeck.messages import t
-from lmdeck.settings import ReportSpec
+from lmdeck.settings import ReportSpec, with_schema_defaults
 
 TEMPLATES = resources.templates()  # the default; `report.templates` / --templates replace it
 
@@ -112,22 +112,14 @@ def image(path: str | None, name: str) -> Markup | None:
     return Markup(f"![{escape(name)} h:{height}]({path})") if path else None
 
 
-def report_defaults() -> dict:
-    """The schema's defaults for the `report` section (Snakemake fills them; direct callers may not)."""
-    import yaml
-
-    props = yaml.safe_load(resources.schema().read_text(encoding="utf-8"))["properties"]["report"]["properties"]
-    return {key: prop["default"] for key, prop in props.items() if "default" in prop}
-
-
 def front_matter(report: dict, paper: dict) -> Markup:
     """Marp's global directives as YAML: the serialiser quotes whatever the text holds. The footer
     is Marp Markdown itself, so its text is escaped for Markdown first."""
     import yaml
 
-    footer = f"{escape(report.get('title', ''))} · {escape(paper.get('title') or report.get('name', ''))}"
+    footer = f"{escape(report['title'])} · {escape(paper.get('title') or report['name'])}"
     directives = {"marp": True, "theme": "lmdeck", "paginate": True, "footer": footer}
-    if report.get("language", "en") != "en":  # the html's lang: CJK line breaking and glyph forms
+    if report["language"] != "en":  # the html's lang: CJK line breaking and glyph forms
         directives["lang"] = LANG_TAGS[report["language"]]
     # One line per directive (no folding): Marp's loose YAML reads a directive's value line by line.
     return Markup(yaml.safe_dump(directives, sort_keys=False, allow_unicode=True, width=math.inf).rstrip("\n"))
@@ -279,7 +271,8 @@ def baseline_pages(report: dict, models: list[dict]) -> list[list[dict]]:
 def render(
     report: dict, data: dict, assets: dict, template_dir: Path = TEMPLATES, paper_tables: list[dict] | None = None
 ) -> str:
-    report = {**report_defaults(), "paper": {}, **report}
+    # The schema's defaults (the workflow's validation filled them; a direct caller may not have).
+    report = {"paper": {}, **with_schema_defaults(report, "report")}
     with messages.speaking(report["language"]):
         return _render(report, data, assets, template_dir, paper_tables)
 
@@ -305,7 +298,7 @@ def _render(report: dict, data: dict, assets: dict, template_dir: Path, paper_ta
         "pretraining_table": pretraining_table(report),
         "missing_note": message("common.missing"),
         "baseline_pages": baseline_pages(report, data.get("models", [])),
-        "reference_pages": paginate.pages_of(report.get("references", []), report.get("references", [])),
+        "reference_pages": paginate.pages_of(report["references"], report["references"]),
         # In category order (as the tables), base models' charts first, then the chat models'.
         "charts": [(c, images[f"chart_{c}"]) for c in category_order if images.get(f"chart_{c}")],
         "chat_charts": [(c, images[f"chart_{c}_chat"]) for c in category_order if images.get(f"chart_{c}_chat")],
