@@ -112,3 +112,29 @@ def workflow(tmp_path_factory, worker_id):
     assert settle.returncode == 0, settle.stderr[-5000:]
     assert not {"lm_eval", "opencompass", "build_model", "prepare_data"} & set(jobs_run(settle)), settle.stdout[-3000:]
     return {"dir": workdir, "config": full, "first": first, "proc": proc, "templates": templates}
+
+
+# `make test` runs on two workers with `--dist loadfile`: whole files are handed out in collection
+# order. The longest files go first, so the run does not end with one long file on one worker
+# while the other is idle (the workflow-run readers and the others alternate: the first of them
+# makes the shared `workflow` run while the other worker has work of its own).
+LONGEST_FIRST = [
+    "tests/test_deck.py",
+    "tests/test_benchdata_pipeline.py",
+    "tests/reliability/test_cache_integrity.py",
+    "tests/reliability/test_faults.py",
+    "tests/test_slurm.py",
+    "tests/parity/test_lmeval_parity.py",
+    "tests/test_workflow.py",
+    "tests/parity/test_opencompass_parity.py",
+    "tests/test_opencompass_native_gen.py",
+    "tests/test_layout.py",
+]
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        path = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: within a file, and among the rest, the order stays as collected

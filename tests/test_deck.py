@@ -8,9 +8,10 @@ import subprocess
 import pandas as pd
 import pytest
 
-from conftest import BIN, ROOT, jobs_run, run_snakemake
+from conftest import BIN, ROOT, jobs_run, report_spec, run_snakemake
 from lmdeck import deck, export, scores
 from lmdeck.markdown import escape
+from lmdeck.settings import ReportSpec
 
 SEED_SECTIONS = [
     "调研报告",
@@ -118,13 +119,14 @@ def test_marp_export_html_pdf_png(workflow, deck_md):
     assert "调研报告" in html and "<script>alert" not in html
 
 
-def hostile_frame() -> tuple[pd.DataFrame, dict]:
-    spec = {
-        "models": [{"name": "m1", "display_name": "a|b <b>x</b>", "kind": "base"}],
-        "benchmarks": [
+def hostile_frame() -> tuple[pd.DataFrame, ReportSpec]:
+    spec = report_spec(
+        [{"name": "m1", "display_name": "a|b <b>x</b>", "kind": "base"}],
+        [
             {
                 "name": "B1",
                 "category": "exams",
+                "format": "mmlu",
                 "shots": 0,
                 "metric": "acc",
                 "harness": "lm-eval",
@@ -132,8 +134,7 @@ def hostile_frame() -> tuple[pd.DataFrame, dict]:
                 "reference": "",
             }
         ],
-        "reported": [],
-    }
+    )
     row = {c: None for c in scores.COLUMNS}
     row.update(
         model="m1",
@@ -152,7 +153,7 @@ def hostile_frame() -> tuple[pd.DataFrame, dict]:
         model_sha256="abc",
         data_sha256="def",
     )
-    return pd.DataFrame([row], columns=scores.COLUMNS), spec
+    return pd.DataFrame([row], columns=scores.COLUMNS), ReportSpec.from_dict(spec)
 
 
 def test_user_text_is_escaped(tmp_path):
