@@ -375,13 +375,18 @@ def synthetic_scores(
     for m in models:
         if m["reported_as"] is None:
             del m["reported_as"]
+    from lmdeck import formats
+
+    # A valid config's benchmarks: each format through a harness that has a native task for it
+    # (alternating where both do), at the format's own shots.
     benches = [
         {
             "name": f"bench-{j:02d}",
             "category": CATEGORIES[j % len(CATEGORIES)],
-            "harness": "lm-eval" if j % 2 == 0 else "opencompass",
+            "harness": formats.get(FORMATS[j % len(FORMATS)]).harnesses()[
+                j % len(formats.get(FORMATS[j % len(FORMATS)]).harnesses())
+            ],
             "format": FORMATS[j % len(FORMATS)],
-            "shots": 5,
             "metric": "acc",
             "aggregation": "micro",
         }
