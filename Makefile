@@ -17,11 +17,10 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, pinned: a range would pull a multi-GB CUDA build.
-	# --no-compile: no byte-compiling of every installed file up front (Python compiles what it imports).
-	$(PY) -m pip install -q --no-compile torch==2.13.0
-	$(PY) -m pip install -q --no-compile -e '.[test]'
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
 	# The SLURM executor plugin, without its declared pandas<3 (see pyproject.toml).
-	$(PY) -m pip install -q --no-compile --no-deps snakemake-executor-plugin-slurm==2.6.1
+	$(PY) -m pip install -q --no-deps snakemake-executor-plugin-slurm==2.6.1
 	touch $@
 
 $(NODE_STAMP): package.json
