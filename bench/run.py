@@ -604,6 +604,19 @@ def stats_worker(workdir: Path) -> None:
     )
 
 
+def run_worker(kind: str, work: Path, tmp: Path) -> tuple[dict, dict]:
+    """A case's child process (`--<kind>-worker`), measured; its run record and the JSON it printed last."""
+    run = measure(
+        [sys.executable, Path(__file__).resolve(), f"--{kind}-worker", work],
+        work,
+        tmp / "logs" / f"{kind}.log",
+        timeout=300,
+    )
+    if run["rc"] != 0:
+        raise RuntimeError(f"{kind} worker failed; see {run['log']}:\n{run['text'][-3000:]}")
+    return run, json.loads(run["text"].strip().splitlines()[-1])
+
+
 def render_worker(workdir: Path) -> None:
     """Child process of case 6: what the `tables`, `deck_data` and `deck` rules do, timed per phase."""
     t0 = time.perf_counter()
@@ -1130,15 +1143,7 @@ def case_render_scale(tmp: Path, results: dict) -> None:
     report = absolutize(default_config())["report"]
     (work / "spec.json").write_text(json.dumps(spec))
     (work / "report.json").write_text(json.dumps(report, ensure_ascii=False))
-    run = measure(
-        [sys.executable, Path(__file__).resolve(), "--render-worker", work],
-        work,
-        tmp / "logs" / "render.log",
-        timeout=300,
-    )
-    if run["rc"] != 0:
-        raise RuntimeError(f"render worker failed; see {run['log']}:\n{run['text'][-3000:]}")
-    worker = json.loads(run["text"].strip().splitlines()[-1])
+    run, worker = run_worker("render", work, tmp)
     peak_gib = run["max_rss_mb"] / 1024
     subtasks = frame[frame["subtask"] != "all"]
     results["cases"].append(
@@ -1181,15 +1186,7 @@ def case_stats_scale(tmp: Path, results: dict) -> None:
     scores.write_samples(samples, work / "samples.parquet")
     (work / "spec.json").write_text(json.dumps(spec))
     setup = time.perf_counter() - t
-    run = measure(
-        [sys.executable, Path(__file__).resolve(), "--stats-worker", work],
-        work,
-        tmp / "logs" / "stats.log",
-        timeout=300,
-    )
-    if run["rc"] != 0:
-        raise RuntimeError(f"stats worker failed; see {run['log']}:\n{run['text'][-3000:]}")
-    worker = json.loads(run["text"].strip().splitlines()[-1])
+    run, worker = run_worker("stats", work, tmp)
     complete = worker["rows_with_interval"] == worker["measured_rows"]
     results["cases"].append(
         {
